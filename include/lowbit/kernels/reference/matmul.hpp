@@ -96,7 +96,7 @@ void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::
 template <class S, class X, class Y>
 void gather_qmm(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids, std::size_t top_k,
                 Y* y) {
-  gather_qmv(w, x, tokens, ids, top_k, y);
+  reference::gather_qmv(w, x, tokens, ids, top_k, y);
 }
 
 }  // namespace reference
