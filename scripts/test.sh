@@ -14,7 +14,9 @@ jobs=${LOWBIT_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 "$root/scripts/deps.sh" all
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+# Release at -O2, not CMake's -O3: about a quarter less compile time for the same tests on a small
+# machine, and g++ 12's -O3 raises false -Wrestrict errors inside libstdc++'s std::string.
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
   -DLOWBIT_BUILD_TESTS=ON -DLOWBIT_BUILD_BENCH=ON -DLOWBIT_BUILD_EXAMPLES=ON "$@"
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 900 --no-tests=error
