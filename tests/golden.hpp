@@ -40,7 +40,8 @@ inline std::uint32_t bits_of(std::uint8_t v) { return v; }
 
 /// Number of positions whose bit patterns differ (reports the first one).
 template <class A, class B>
-std::size_t count_bit_mismatches(const std::vector<A>& got, const std::vector<B>& want, const std::string& what) {
+std::size_t count_bit_mismatches(const std::vector<A>& got, const std::vector<B>& want,
+                                 const std::string& what) {
   REQUIRE_MESSAGE(got.size() == want.size(), what << ": size " << got.size() << " != " << want.size());
   std::size_t bad = 0;
   for (std::size_t i = 0; i < got.size(); ++i) {

@@ -18,7 +18,8 @@ std::vector<std::uint8_t> random_codes(std::size_t n, int bits, std::mt19937& rn
 std::vector<std::uint8_t> as_bytes(const std::vector<std::uint32_t>& words) {
   std::vector<std::uint8_t> b(words.size() * 4);
   for (std::size_t i = 0; i < words.size(); ++i)
-    for (int k = 0; k < 4; ++k) b[4 * i + k] = static_cast<std::uint8_t>(words[i] >> (8 * k));  // little-endian
+    for (int k = 0; k < 4; ++k)
+      b[4 * i + k] = static_cast<std::uint8_t>(words[i] >> (8 * k));  // little-endian
   return b;
 }
 }  // namespace
@@ -57,8 +58,9 @@ TEST_CASE("3-bit: MLX's 8-values-in-3-bytes unpacking formula") {
   const auto b = as_bytes(words);
   for (std::size_t p = 0; p < 32; ++p) {
     const std::uint8_t b0 = b[3 * p], b1 = b[3 * p + 1], b2 = b[3 * p + 2];
-    const int v[8] = {b0 & 7,        (b0 >> 3) & 7, (b0 >> 6) | ((b1 & 1) << 2), (b1 >> 1) & 7,
-                      (b1 >> 4) & 7, (b1 >> 7) | ((b2 & 3) << 1), (b2 >> 2) & 7, b2 >> 5};
+    const int v[8] = {b0 & 7,        (b0 >> 3) & 7, (b0 >> 6) | ((b1 & 1) << 2),
+                      (b1 >> 1) & 7, (b1 >> 4) & 7, (b1 >> 7) | ((b2 & 3) << 1),
+                      (b2 >> 2) & 7, b2 >> 5};
     for (int k = 0; k < 8; ++k) CHECK(v[k] == codes[8 * p + k]);
   }
 }
@@ -74,7 +76,8 @@ TEST_CASE("5-bit and 6-bit packs are little-endian integers of 5 and 3 bytes") {
     for (std::size_t p = 0; p < 128 / static_cast<std::size_t>(per_pack); ++p) {
       std::uint64_t pack = 0;
       for (int k = 0; k < bytes; ++k) pack |= static_cast<std::uint64_t>(b[p * bytes + k]) << (8 * k);
-      for (int k = 0; k < per_pack; ++k) CHECK(((pack >> (k * bits)) & ((1u << bits) - 1)) == codes[p * per_pack + k]);
+      for (int k = 0; k < per_pack; ++k)
+        CHECK(((pack >> (k * bits)) & ((1u << bits) - 1)) == codes[p * per_pack + k]);
     }
   }
 }

@@ -28,7 +28,8 @@ void check_matmul(const std::vector<float>& got, const std::vector<T>& want, con
       for (std::size_t c = 0; c < cols; ++c)
         mag += std::fabs(double(w_deq[r * cols + c]) * double(lowbit::to_float(x[t * cols + c])));
       const double err = std::fabs(double(got[t * rows + r]) - double(lowbit::to_float(want[t * rows + r])));
-      REQUIRE_MESSAGE(err <= tol * mag + 1e-30, what << " [" << t << "," << r << "] err " << err << " mag " << mag);
+      REQUIRE_MESSAGE(err <= tol * mag + 1e-30,
+                      what << " [" << t << "," << r << "] err " << err << " mag " << mag);
     }
 }
 
@@ -73,7 +74,8 @@ void check_file(const std::string& name, double matmul_tol) {
         const auto xb = g.get<T>("x_batch");
         std::vector<float> yb(6 * rows);
         lowbit::qmm(q, xb.data(), 6, yb.data());
-        check_matmul(yb, g.get<T>(p + "qmm_t_batch"), w_deq, xb, 6, rows, cols, matmul_tol, p + "qmm_t_batch");
+        check_matmul(yb, g.get<T>(p + "qmm_t_batch"), w_deq, xb, 6, rows, cols, matmul_tol,
+                     p + "qmm_t_batch");
       }
     }
 }
@@ -84,7 +86,9 @@ void check_file(const std::string& name, double matmul_tol) {
 // only agree to the precision of the type.
 TEST_CASE("affine f32 matches MLX bit-exactly") { check_file<float>("affine_f32.safetensors", 1e-5); }
 TEST_CASE("affine f16 matches MLX bit-exactly") { check_file<lowbit::f16>("affine_f16.safetensors", 2e-2); }
-TEST_CASE("affine bf16 matches MLX bit-exactly") { check_file<lowbit::bf16>("affine_bf16.safetensors", 5e-2); }
+TEST_CASE("affine bf16 matches MLX bit-exactly") {
+  check_file<lowbit::bf16>("affine_bf16.safetensors", 5e-2);
+}
 
 TEST_CASE("transposed layout (qmm_n): quantize along N and dequantize bit-exactly, x @ W matches") {
   const golden::file g("affine_qmm_n_f32.safetensors");

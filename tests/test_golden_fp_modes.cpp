@@ -27,7 +27,8 @@ void check_mode(const golden::file& g, const std::string& prefix, quant_mode mod
   lowbit::quantize(f, w.data(), rows, cols, packed.data(), scales.data(), static_cast<std::uint8_t*>(nullptr),
                    global_scale);
   CHECK(golden::count_bit_mismatches(packed, g.get<std::uint32_t>(prefix + ".wq"), prefix + ".wq") == 0);
-  CHECK(golden::count_bit_mismatches(scales, g.get<std::uint8_t>(prefix + ".scales"), prefix + ".scales") == 0);
+  CHECK(golden::count_bit_mismatches(scales, g.get<std::uint8_t>(prefix + ".scales"), prefix + ".scales") ==
+        0);
 
   const auto gq = g.get<std::uint32_t>(prefix + ".wq");
   const auto gs = g.get<std::uint8_t>(prefix + ".scales");
@@ -49,7 +50,8 @@ void check_mode(const golden::file& g, const std::string& prefix, quant_mode mod
   for (std::size_t t = 0; t < 3; ++t)
     for (std::size_t r = 0; r < rows; ++r) {
       double mag = 0;
-      for (std::size_t c = 0; c < cols; ++c) mag += std::fabs(double(deq[r * cols + c]) * lowbit::to_float(x[t * cols + c]));
+      for (std::size_t c = 0; c < cols; ++c)
+        mag += std::fabs(double(deq[r * cols + c]) * lowbit::to_float(x[t * cols + c]));
       const double err = std::fabs(double(y[t * rows + r]) - lowbit::to_float(want[t * rows + r]));
       CHECK_MESSAGE(err <= tol * mag, prefix << " qmm_t [" << t << "," << r << "]");
     }
@@ -69,7 +71,9 @@ void check_file(const std::string& name, double tol) {
 
 }  // namespace
 
-TEST_CASE("fp modes from f32 weights match MLX bit-exactly") { check_file<float>("fp_modes_f32.safetensors", 1e-5); }
+TEST_CASE("fp modes from f32 weights match MLX bit-exactly") {
+  check_file<float>("fp_modes_f32.safetensors", 1e-5);
+}
 TEST_CASE("fp modes from bf16 weights match MLX bit-exactly") {
   check_file<lowbit::bf16>("fp_modes_bf16.safetensors", 5e-2);
 }

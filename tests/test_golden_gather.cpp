@@ -32,10 +32,12 @@ stack<S> quantized(const golden::file& g, const std::string& p, quant_format f) 
   s.packed.resize(E * R * C * f.bits / 32);
   s.scales.resize(E * R * C / f.group_size);
   if (f.mode == quant_mode::affine) s.biases.resize(s.scales.size());
-  lowbit::quantize(f, w.data(), E * R, C, s.packed.data(), s.scales.data(), s.biases.empty() ? nullptr : s.biases.data());
+  lowbit::quantize(f, w.data(), E * R, C, s.packed.data(), s.scales.data(),
+                   s.biases.empty() ? nullptr : s.biases.data());
   CHECK(golden::count_bit_mismatches(s.packed, g.get<std::uint32_t>(p + ".wq"), p + ".wq") == 0);
   CHECK(golden::count_bit_mismatches(s.scales, g.get<S>(p + ".scales"), p + ".scales") == 0);
-  if (!s.biases.empty()) CHECK(golden::count_bit_mismatches(s.biases, g.get<S>(p + ".biases"), p + ".biases") == 0);
+  if (!s.biases.empty())
+    CHECK(golden::count_bit_mismatches(s.biases, g.get<S>(p + ".biases"), p + ".biases") == 0);
   return s;
 }
 
@@ -49,8 +51,10 @@ void check_gather(const lowbit::qmatrix<S>& q, const std::vector<float>& x, std:
   lowbit::reference::dequantize(q, deq.data());
   for (int variant = 0; variant < 2; ++variant) {
     std::vector<float> y(tokens * top_k * R);
-    if (variant == 0) lowbit::gather_qmv(q, x.data(), tokens, ids.data(), top_k, y.data());
-    else lowbit::gather_qmm(q, x.data(), tokens, ids.data(), top_k, y.data());
+    if (variant == 0)
+      lowbit::gather_qmv(q, x.data(), tokens, ids.data(), top_k, y.data());
+    else
+      lowbit::gather_qmm(q, x.data(), tokens, ids.data(), top_k, y.data());
     REQUIRE(want.size() == y.size());
     for (std::size_t i = 0; i < tokens * top_k; ++i)
       for (std::size_t r = 0; r < R; ++r) {
@@ -89,9 +93,11 @@ TEST_CASE("gather over 4 stacked experts matches MLX gather_qmm") {
   check_gather(qb3, ax, 5, aids, 1, g.get<float>("A.b3_gs32.out"), "A b3");
   check_gather(qfp4, ax, 5, aids, 1, g.get<float>("A.mxfp4.out"), "A mxfp4");
   // B: mlx-lm SwitchGLU layout, top-2 with a repeated pair {1, 1}; expert 3 used once.
-  check_gather(qb4, g.get<float>("B.x"), 3, ids_of(g, "B.rhs_indices"), 2, g.get<float>("B.b4_gs64.out"), "B");
+  check_gather(qb4, g.get<float>("B.x"), 3, ids_of(g, "B.rhs_indices"), 2, g.get<float>("B.b4_gs64.out"),
+               "B");
   // C: sorted ids.
-  check_gather(qb4, g.get<float>("C.x"), 6, ids_of(g, "C.rhs_indices"), 1, g.get<float>("C.b4_gs64.out"), "C");
+  check_gather(qb4, g.get<float>("C.x"), 6, ids_of(g, "C.rhs_indices"), 1, g.get<float>("C.b4_gs64.out"),
+               "C");
 
   // D: out[i] = x[lhs[i]] (3 rows) @ W[rhs[i]]^T: as 12 single-expert tokens.
   const auto dx = g.get<float>("D.x");

@@ -25,7 +25,10 @@ std::uint16_t nearest_code(double x, std::uint16_t max_finite, std::uint16_t inf
   std::uint16_t lo = 0, hi = max_finite;
   while (hi - lo > 1) {
     const std::uint16_t mid = static_cast<std::uint16_t>((lo + hi) / 2);
-    if (decode(mid) <= a) lo = mid; else hi = mid;
+    if (decode(mid) <= a)
+      lo = mid;
+    else
+      hi = mid;
   }
   const double dl = a - decode(lo), dh = decode(hi) - a;
   std::uint16_t c = dl < dh ? lo : dh < dl ? hi : ((lo & 1) ? hi : lo);
@@ -76,7 +79,7 @@ TEST_CASE("f16 and bf16 encoding is round-to-nearest-even") {
     const std::uint16_t bf16_expect = nearest_code(x, 0x7f7f, 0x7f80, bf_overflow, bf16_value);
     REQUIRE_MESSAGE(lowbit::bf16(x).bits == bf16_expect, "x=" << x);
   }
-  CHECK(lowbit::f16(1.0f + std::ldexp(1.0f, -11)).bits == 0x3c00);  // tie -> even (down)
+  CHECK(lowbit::f16(1.0f + std::ldexp(1.0f, -11)).bits == 0x3c00);      // tie -> even (down)
   CHECK(lowbit::f16(1.0f + 3 * std::ldexp(1.0f, -11)).bits == 0x3c02);  // tie -> even (up)
   CHECK(lowbit::bf16(1.0f + std::ldexp(1.0f, -8)).bits == 0x3f80);
   CHECK(lowbit::bf16(1.0f + 3 * std::ldexp(1.0f, -8)).bits == 0x3f82);

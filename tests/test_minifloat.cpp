@@ -35,7 +35,8 @@ int nearest(double a, int max_code, F value) {
 }  // namespace
 
 TEST_CASE("e4m3 decode matches the bit-field definition; 0x7F decodes to 480") {
-  for (int c = 0; c < 256; ++c) CHECK(lowbit::fp8_e4m3_to_float(static_cast<std::uint8_t>(c)) == e4m3_formula(c));
+  for (int c = 0; c < 256; ++c)
+    CHECK(lowbit::fp8_e4m3_to_float(static_cast<std::uint8_t>(c)) == e4m3_formula(c));
   CHECK(lowbit::fp8_e4m3_to_float(0x7e) == 448.0f);
   CHECK(lowbit::fp8_e4m3_to_float(0x7f) == 480.0f);
   CHECK(lowbit::fp8_e4m3_to_float(0xff) == -480.0f);
@@ -79,9 +80,11 @@ TEST_CASE("e5m2 decode and encode") {
 }
 
 TEST_CASE("e8m0 and e2m1") {
-  for (int s = 1; s < 255; ++s) CHECK(lowbit::e8m0_to_float(static_cast<std::uint8_t>(s)) == std::ldexp(1.0f, s - 127));
+  for (int s = 1; s < 255; ++s)
+    CHECK(lowbit::e8m0_to_float(static_cast<std::uint8_t>(s)) == std::ldexp(1.0f, s - 127));
   CHECK(lowbit::e8m0_to_float(0) == std::ldexp(1.0f, -127));
   CHECK(std::isinf(lowbit::e8m0_to_float(255)));
   const float pos[8] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
-  for (int c = 0; c < 16; ++c) CHECK(lowbit::fp4_e2m1_to_float(static_cast<std::uint8_t>(c)) == (c & 8 ? -pos[c & 7] : pos[c & 7]));
+  for (int c = 0; c < 16; ++c)
+    CHECK(lowbit::fp4_e2m1_to_float(static_cast<std::uint8_t>(c)) == (c & 8 ? -pos[c & 7] : pos[c & 7]));
 }

@@ -31,8 +31,9 @@ class executor {
       return;
     }
     using Fn = std::remove_reference_t<F>;
-    run_(self_, n_tasks, [](void* ctx, std::size_t i) { (*static_cast<Fn*>(ctx))(i); },
-         const_cast<void*>(static_cast<const void*>(&f)));
+    run_(
+        self_, n_tasks, [](void* ctx, std::size_t i) { (*static_cast<Fn*>(ctx))(i); },
+        const_cast<void*>(static_cast<const void*>(&f)));
   }
 
  private:

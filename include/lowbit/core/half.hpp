@@ -103,11 +103,16 @@ inline constexpr bool is_float_storage_v =
 
 template <class T>
 constexpr const char* dtype_name() noexcept {
-  if constexpr (std::is_same_v<T, float>) return "f32";
-  else if constexpr (std::is_same_v<T, f16>) return "f16";
-  else if constexpr (std::is_same_v<T, bf16>) return "bf16";
-  else if constexpr (std::is_same_v<T, std::uint8_t>) return "u8";
-  else return "?";
+  if constexpr (std::is_same_v<T, float>)
+    return "f32";
+  else if constexpr (std::is_same_v<T, f16>)
+    return "f16";
+  else if constexpr (std::is_same_v<T, bf16>)
+    return "bf16";
+  else if constexpr (std::is_same_v<T, std::uint8_t>)
+    return "u8";
+  else
+    return "?";
 }
 
 }  // namespace lowbit

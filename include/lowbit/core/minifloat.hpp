@@ -19,8 +19,8 @@ constexpr float e4m3_decode_formula(std::uint8_t c) noexcept {
   const std::uint32_t e = (c >> 3) & 0xfu;
   const std::uint32_t m = c & 7u;
   // Subnormals are m * 2^-9; normals (1 + m/8) * 2^(e-7). 2^-9 is exact in float.
-  float v = e == 0 ? static_cast<float>(m) * 0.001953125f
-                   : std::bit_cast<float>(((e + 120u) << 23) | (m << 20));
+  float v =
+      e == 0 ? static_cast<float>(m) * 0.001953125f : std::bit_cast<float>(((e + 120u) << 23) | (m << 20));
   return (c & 0x80u) ? -v : v;
 }
 }  // namespace detail
@@ -64,8 +64,8 @@ constexpr std::uint8_t float_to_fp8_e5m2(float f) noexcept {
   const auto sign = static_cast<std::uint8_t>((x >> 24) & 0x80u);
   std::uint32_t ax = x & 0x7fffffffu;
   if (ax > 0x7f800000u) return sign | 0x7fu;
-  if (ax >= 0x47700000u) return sign | 0x7cu;  // >= 61440 (max 57344 + half ulp) -> inf
-  if (ax < 0x38800000u) {                             // < 2^-14: subnormal, step 2^-16
+  if (ax >= 0x47700000u) return sign | 0x7cu;           // >= 61440 (max 57344 + half ulp) -> inf
+  if (ax < 0x38800000u) {                               // < 2^-14: subnormal, step 2^-16
     const float t = std::bit_cast<float>(ax) + 128.0f;  // ulp(128) = 2^-16
     return static_cast<std::uint8_t>(sign | (std::bit_cast<std::uint32_t>(t) - 0x43000000u));
   }

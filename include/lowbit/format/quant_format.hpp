@@ -20,10 +20,14 @@ struct quant_format {
 
 constexpr std::string_view to_string(quant_mode m) noexcept {
   switch (m) {
-    case quant_mode::affine: return "affine";
-    case quant_mode::mxfp4: return "mxfp4";
-    case quant_mode::mxfp8: return "mxfp8";
-    case quant_mode::nvfp4: return "nvfp4";
+    case quant_mode::affine:
+      return "affine";
+    case quant_mode::mxfp4:
+      return "mxfp4";
+    case quant_mode::mxfp8:
+      return "mxfp8";
+    case quant_mode::nvfp4:
+      return "nvfp4";
   }
   return "unknown";
 }
@@ -38,10 +42,14 @@ inline quant_mode parse_quant_mode(std::string_view s) {
 /// MLX's defaults for a mode: affine g64 b4, mxfp4 g32 b4, mxfp8 g32 b8, nvfp4 g16 b4.
 constexpr quant_format default_format(quant_mode m) noexcept {
   switch (m) {
-    case quant_mode::affine: return {m, 4, 64};
-    case quant_mode::mxfp4: return {m, 4, 32};
-    case quant_mode::mxfp8: return {m, 8, 32};
-    case quant_mode::nvfp4: return {m, 4, 16};
+    case quant_mode::affine:
+      return {m, 4, 64};
+    case quant_mode::mxfp4:
+      return {m, 4, 32};
+    case quant_mode::mxfp8:
+      return {m, 8, 32};
+    case quant_mode::nvfp4:
+      return {m, 4, 16};
   }
   return {};
 }
@@ -53,8 +61,10 @@ constexpr bool is_fp_mode(quant_mode m) noexcept { return m != quant_mode::affin
 inline void validate(const quant_format& f) {
   switch (f.mode) {
     case quant_mode::affine: {
-      const bool bits_ok = f.bits == 2 || f.bits == 3 || f.bits == 4 || f.bits == 5 || f.bits == 6 || f.bits == 8;
-      if (!bits_ok) detail::fail("affine quantization: unsupported bits {} (supported: 2, 3, 4, 5, 6, 8)", f.bits);
+      const bool bits_ok =
+          f.bits == 2 || f.bits == 3 || f.bits == 4 || f.bits == 5 || f.bits == 6 || f.bits == 8;
+      if (!bits_ok)
+        detail::fail("affine quantization: unsupported bits {} (supported: 2, 3, 4, 5, 6, 8)", f.bits);
       if (f.group_size != 32 && f.group_size != 64 && f.group_size != 128)
         detail::fail("affine quantization: unsupported group_size {} (supported: 32, 64, 128)", f.group_size);
       return;

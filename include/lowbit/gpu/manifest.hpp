@@ -63,7 +63,7 @@ struct param_field {
 
 /// One compiled variant of a kernel.
 struct kernel_variant {
-  std::string_view name;    // deterministic cache key, e.g. "qmv_affine_b4_g64_f16_sg"
+  std::string_view name;  // deterministic cache key, e.g. "qmv_affine_b4_g64_f16_sg"
   language lang;
   kernel_kind kind;
   std::string_view source;  // the embedded source text
@@ -72,10 +72,10 @@ struct kernel_variant {
   std::span<const spec_constant> spec_constants;
   std::span<const binding> bindings;
   std::span<const param_field> params;
-  std::uint32_t params_size;  // bytes of the argument struct
+  std::uint32_t params_size;               // bytes of the argument struct
   std::array<std::uint32_t, 3> workgroup;  // threads per workgroup / threadgroup
-  std::string_view dispatch;  // human-readable grid formula, e.g. "x = ceil(rows / 8)"
-  std::uint32_t features;     // bit mask of `feature`
+  std::string_view dispatch;               // human-readable grid formula, e.g. "x = ceil(rows / 8)"
+  std::uint32_t features;                  // bit mask of `feature`
 };
 
 }  // namespace lowbit::gpu

@@ -30,15 +30,15 @@ void qmm(const qmatrix<S>& w, const X* x, std::size_t m, Y* y) {
 
 /// MoE: y[t][j][:] = W[ids[t*top_k + j]] x[t][:], one token at a time.
 template <class S, class X, class Y>
-void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids, std::size_t top_k,
-                Y* y) {
+void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
+                std::size_t top_k, Y* y) {
   reference::gather_qmv(w, x, tokens, ids, top_k, y);
 }
 
 /// MoE, same result as gather_qmv; groups tokens by expert.
 template <class S, class X, class Y>
-void gather_qmm(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids, std::size_t top_k,
-                Y* y) {
+void gather_qmm(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
+                std::size_t top_k, Y* y) {
   reference::gather_qmm(w, x, tokens, ids, top_k, y);
 }
 

@@ -37,24 +37,27 @@ void quantize(const quant_format& f, const T* w, std::size_t rows, std::size_t c
   const std::size_t gpr = groups_per_row(f, cols);
   std::vector<std::uint8_t> codes(cols);
   if constexpr (std::is_same_v<S, std::uint8_t>) {
-    if (f.mode == quant_mode::affine) detail::fail("quantize: affine mode needs float, f16 or bf16 scales, got u8");
+    if (f.mode == quant_mode::affine)
+      detail::fail("quantize: affine mode needs float, f16 or bf16 scales, got u8");
     if (biases != nullptr) detail::fail("quantize: {} mode has no biases, pass nullptr", to_string(f.mode));
     if (global_scale != 0.0f && f.mode != quant_mode::nvfp4)
-      detail::fail("quantize: global_scale {} is only meaningful for nvfp4, not {}", global_scale, to_string(f.mode));
+      detail::fail("quantize: global_scale {} is only meaningful for nvfp4, not {}", global_scale,
+                   to_string(f.mode));
     if (!(global_scale >= 0.0f) || global_scale > 3.4e38f)
       detail::fail("quantize: global_scale must be finite and >= 0, got {}", global_scale);
     for (std::size_t r = 0; r < rows; ++r)
       detail::quantize_fp_row(f, w + r * cols, r, cols, global_scale, packed + r * wpr, scales + r * gpr,
                               codes.data());
   } else {
-    static_assert(is_float_storage_v<S>, "quantize: scales must be float, f16, bf16 (affine) or std::uint8_t (fp)");
+    static_assert(is_float_storage_v<S>,
+                  "quantize: scales must be float, f16, bf16 (affine) or std::uint8_t (fp)");
     if (f.mode != quant_mode::affine)
       detail::fail("quantize: {} mode needs std::uint8_t scales, got {}", to_string(f.mode), dtype_name<S>());
     if (biases == nullptr) detail::fail("quantize: affine mode needs biases, got null");
     if (global_scale != 0.0f) detail::fail("quantize: global_scale is only meaningful for nvfp4, not affine");
     for (std::size_t r = 0; r < rows; ++r)
-      detail::quantize_affine_row(w + r * cols, r, cols, f.bits, f.group_size, packed + r * wpr, scales + r * gpr,
-                                  biases + r * gpr, codes.data());
+      detail::quantize_affine_row(w + r * cols, r, cols, f.bits, f.group_size, packed + r * wpr,
+                                  scales + r * gpr, biases + r * gpr, codes.data());
   }
 }
 

@@ -21,7 +21,8 @@ void dequantize(const qmatrix<S>& w, Out* out) {
     const qmatrix<S> we = expert_view(w, e);
     Out* o = out + e * w.rows * w.cols;
     for (std::size_t r = 0; r < w.rows; ++r)
-      for (std::size_t c = 0; c < w.cols; ++c) o[r * w.cols + c] = from_float<Out>(weight_value<Out>(we, r, c));
+      for (std::size_t c = 0; c < w.cols; ++c)
+        o[r * w.cols + c] = from_float<Out>(weight_value<Out>(we, r, c));
   }
 }
 

@@ -22,8 +22,8 @@ void validate_expert_ids(const qmatrix<S>& w, const std::uint32_t* ids, std::siz
   if (n != 0 && ids == nullptr) detail::fail("{}: ids is null", who);
   for (std::size_t i = 0; i < n; ++i)
     if (ids[i] >= w.experts)
-      detail::fail("{}: expert id {} at token {}, slot {} is out of range (experts = {})", who, ids[i], i / top_k,
-                   i % top_k, w.experts);
+      detail::fail("{}: expert id {} at token {}, slot {} is out of range (experts = {})", who, ids[i],
+                   i / top_k, i % top_k, w.experts);
 }
 
 namespace reference {
@@ -80,8 +80,8 @@ void qmm(const qmatrix<S>& w, const X* x, std::size_t m, Y* y) {
 
 /// y[t][j][:] = W[ids[t*top_k + j]] x[t] for t < tokens, j < top_k.
 template <class S, class X, class Y>
-void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids, std::size_t top_k,
-                Y* y) {
+void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
+                std::size_t top_k, Y* y) {
   validate(w, "gather_qmv");
   validate_expert_ids(w, ids, tokens, top_k, "gather_qmv");
   if (tokens == 0 || top_k == 0) return;
@@ -89,13 +89,13 @@ void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::
   for (std::size_t t = 0; t < tokens; ++t)
     for (std::size_t j = 0; j < top_k; ++j)
       impl::matmul_rows(expert_view(w, ids[t * top_k + j]), x + t * w.cols, 1, y + (t * top_k + j) * w.rows,
-                          w.rows);
+                        w.rows);
 }
 
 /// Same result as gather_qmv (the fast version groups tokens by expert).
 template <class S, class X, class Y>
-void gather_qmm(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids, std::size_t top_k,
-                Y* y) {
+void gather_qmm(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
+                std::size_t top_k, Y* y) {
   reference::gather_qmv(w, x, tokens, ids, top_k, y);
 }
 
