@@ -69,8 +69,11 @@ function(lowbit_embed_sources)
   if(NOT E_TARGET)
     set(E_TARGET "lowbit_embed_${parent}_${stem}")
   endif()
+  # A ';' inside one COMMAND argument would split it into several arguments:
+  # pass the file list with $<SEMICOLON>, which expands after the split.
+  string(REPLACE ";" "$<SEMICOLON>" files_arg "${E_FILES}")
   set(args -DLOWBIT_EMBED_OUTPUT=${E_OUTPUT} -DLOWBIT_EMBED_NAMESPACE=${E_NAMESPACE}
-           "-DLOWBIT_EMBED_FILES=${E_FILES}")
+           "-DLOWBIT_EMBED_FILES=${files_arg}")
   if(NOT TARGET ${E_TARGET})
     add_custom_target(${E_TARGET}
       COMMAND ${CMAKE_COMMAND} ${args} -P ${LOWBIT_EMBED_SCRIPT}
