@@ -24,8 +24,8 @@ void check_mode(const golden::file& g, const std::string& prefix, quant_mode mod
   const auto w = g.get<T>("w");
   std::vector<std::uint32_t> packed(rows * cols * f.bits / 32);
   std::vector<std::uint8_t> scales(rows * cols / f.group_size);
-  lowbit::quantize(f, w.data(), rows, cols, packed.data(), scales.data(), static_cast<std::uint8_t*>(nullptr),
-                   global_scale);
+  lowbit::quantize(f, w.data(), rows, cols, packed.data(), scales.data(), nullptr,
+                   global_scale);  // a literal nullptr must work for fp modes
   CHECK(golden::count_bit_mismatches(packed, g.get<std::uint32_t>(prefix + ".wq"), prefix + ".wq") == 0);
   CHECK(golden::count_bit_mismatches(scales, g.get<std::uint8_t>(prefix + ".scales"), prefix + ".scales") ==
         0);

@@ -20,12 +20,13 @@ namespace lowbit {
 /// Affine: T and S are float, f16 or bf16 and `biases` is required.
 /// Fp modes: S = std::uint8_t (E8M0 or E4M3 codes), `biases` must be null,
 /// `global_scale` (nvfp4 only; 0 = none) is MLX's optional f32 global scale.
+/// `biases` does not take part in deduction, so a literal nullptr works.
 /// Output sizes: packed rows*cols*bits/32 words, scales rows*cols/group_size.
 /// Throws lowbit::error on an unsupported format, a shape the group does not
 /// divide, null pointers, or non-finite weights.
 template <class T, class S>
 void quantize(const quant_format& f, const T* w, std::size_t rows, std::size_t cols, std::uint32_t* packed,
-              S* scales, S* biases, float global_scale = 0.0f) {
+              S* scales, std::type_identity_t<S>* biases, float global_scale = 0.0f) {
   static_assert(is_float_storage_v<T>, "quantize: weights must be float, f16 or bf16");
   validate(f);
   validate_shape(f, rows, cols, "quantize");
