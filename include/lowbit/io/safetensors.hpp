@@ -68,12 +68,7 @@ class safetensors_file {
   template <class T>
   std::span<const T> data(std::string_view name, dtype expected) const {
     const tensor_info& t = at(name);
-    if (t.type != expected)
-      detail::fail("lowbit::io::safetensors_file::data: tensor '{}' in {} is {}, expected {}", name,
-                   path_.string(), to_string(t.type), to_string(expected));
-    if (dtype_bits(expected) != 8 * sizeof(T))
-      detail::fail("lowbit::io::safetensors_file::data: {} has {} bits but the element type has {}",
-                   to_string(expected), dtype_bits(expected), 8 * sizeof(T));
+    check_type<T>(t, expected);
     const std::byte* p = data_ + t.begin;
     const std::size_t n = t.numel();
     if (reinterpret_cast<std::uintptr_t>(p) % alignof(T) == 0) return {reinterpret_cast<const T*>(p), n};
@@ -85,6 +80,37 @@ class safetensors_file {
     return data<T>(name, dtype_of<T>::value);
   }
 
+  /// Like data<T>, but a misaligned tensor is copied into storage owned by the returned view
+  /// (freed with it) instead of cached in the file: for one-pass readers with bounded memory.
+  template <class T>
+  class view {
+   public:
+    std::span<const T> span() const { return span_; }
+    const T* data() const { return span_.data(); }
+    std::size_t size() const { return span_.size(); }
+    bool copied() const { return owned_ != nullptr; }
+
+   private:
+    friend class safetensors_file;
+    std::unique_ptr<T[]> owned_;
+    std::span<const T> span_;
+  };
+  template <class T>
+  view<T> typed_view(const tensor_info& t, dtype expected) const {
+    check_type<T>(t, expected);
+    view<T> v;
+    const std::byte* p = data_ + t.begin;
+    const std::size_t n = t.numel();
+    if (reinterpret_cast<std::uintptr_t>(p) % alignof(T) == 0) {
+      v.span_ = {reinterpret_cast<const T*>(p), n};
+    } else {
+      v.owned_ = std::make_unique_for_overwrite<T[]>(n);
+      std::memcpy(static_cast<void*>(v.owned_.get()), p, n * sizeof(T));
+      v.span_ = {v.owned_.get(), n};
+    }
+    return v;
+  }
+
   /// madvise hints for one-pass readers (the tools): read ahead, and drop a tensor's pages when done.
   void advise_sequential() const { map_.advise_sequential(); }
   void release(const tensor_info& t) const {
@@ -92,6 +118,15 @@ class safetensors_file {
   }
 
  private:
+  template <class T>
+  void check_type(const tensor_info& t, dtype expected) const {
+    if (t.type != expected)
+      detail::fail("lowbit::io::safetensors_file::data: tensor '{}' in {} is {}, expected {}", t.name,
+                   path_.string(), to_string(t.type), to_string(expected));
+    if (dtype_bits(expected) != 8 * sizeof(T))
+      detail::fail("lowbit::io::safetensors_file::data: {} has {} bits but the element type has {}",
+                   to_string(expected), dtype_bits(expected), 8 * sizeof(T));
+  }
   const std::byte* aligned_copy(const tensor_info& t) const {
     std::lock_guard lock(*copies_mutex_);
     auto& slot = copies_[t.name];
