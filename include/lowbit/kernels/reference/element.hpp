@@ -1,8 +1,9 @@
 // The value of one quantized weight, computed the plain way. This is the
 // definition the SIMD kernels are tested against (DESIGN.md §2):
-//  affine, Out == S: (q * scale) then (+ bias), each rounded to S (MLX's two
-//                    separately rounded ops in the scales dtype);
-//  affine, otherwise: the same two ops in float (never fused), rounded once to Out;
+//  affine: (q * scale) then (+ bias), each rounded to the scales dtype S (MLX's
+//          two separately rounded ops; never fused into an FMA), then converted
+//          to Out — exactly MLX's `dequantize(..., dtype=Out)`, which computes in
+//          the scales dtype and casts (mlx/ops.cpp `dequantize`: astype(affine_dequantize)).
 //  mx:   elem * 2^(s-127), the power rounded to Out first (MLX computes it in Out);
 //  nv:   elem * (from_fp8(s) * (global_scale / 2688)) in float (no global: elem * from_fp8(s)),
 //        the scale factor formed first, as MLX does; rounded once to Out.
@@ -42,11 +43,7 @@ float weight_value(const qmatrix<S>& w, std::size_t r, std::size_t c) noexcept {
     const float scale = to_float(w.scales[gi]);
     const float bias = to_float(w.biases[gi]);
     const auto qf = static_cast<float>(q);
-    if constexpr (std::is_same_v<Out, S>) {
-      return detail::round_to<S>(detail::round_to<S>(detail::no_contract(qf * scale)) + bias);
-    } else {
-      return detail::round_to<Out>(detail::mul_add_rounded(qf, scale, bias));
-    }
+    return detail::round_to<Out>(detail::round_to<S>(detail::round_to<S>(detail::no_contract(qf * scale)) + bias));
   }
 }
 
