@@ -11,4 +11,6 @@
 #include "lowbit/format/qmatrix.hpp"
 #include "lowbit/format/quant_format.hpp"
 #include "lowbit/kernels/api.hpp"
+#include "lowbit/kernels/lut.hpp"
+#include "lowbit/quant/lut.hpp"
 #include "lowbit/quant/quantize.hpp"

@@ -1,0 +1,184 @@
+// LUT kernels (public lowbit:: overloads and lowbit::reference) against plain
+// computations on unpacked indices: unsorted tables, every nbits, f16/bf16/
+// float/int8 tables, both per-channel scales, stacked experts and gathers.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "lowbit/kernels/lut.hpp"
+#include "lut_test_util.hpp"
+
+using namespace lowbit;
+
+namespace {
+
+template <class L>
+struct fixture {
+  std::size_t experts, rows, cols;
+  lut_format f;
+  std::vector<std::uint8_t> idx, stream;
+  std::vector<L> lut, scales;
+  lut_channel_scale mode = lut_channel_scale::none;
+
+  fixture(std::size_t e, std::size_t r, std::size_t c, lut_format fmt, lut_channel_scale m, unsigned seed)
+      : experts(e), rows(r), cols(c), f(fmt), mode(m) {
+    std::mt19937 rng(seed);
+    idx.resize(e * r * c);
+    for (auto& v : idx) v = static_cast<std::uint8_t>(rng() % lut_entries(f));
+    stream = lut_test::pack_bitwise(idx, f.bits);
+    // A shuffled table: readers must not assume sorted entries (sklearn's are not).
+    lut.resize(lut_groups(f, r, e) * lut_entries(f));
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (auto& v : lut) v = entry(u(rng));
+    scales.resize(lut_scale_count(m, r, c, e));
+    for (auto& v : scales) v = entry(0.5f + std::fabs(u(rng)));
+  }
+  static L entry(float v) {
+    if constexpr (std::is_same_v<L, std::int8_t>)
+      return static_cast<std::int8_t>(std::lround(v * 100));
+    else
+      return from_float<L>(v);
+  }
+  static float value(L v) {
+    if constexpr (std::is_same_v<L, std::int8_t>)
+      return v;
+    else
+      return to_float(v);
+  }
+  lut_matrix<L> view() const {
+    lut_matrix<L> w{stream.data(), lut.data(), rows, cols, f, experts};
+    w.scales = scales.empty() ? nullptr : scales.data();
+    w.channel_scale = mode;
+    return w;
+  }
+  /// The plain definition of weight (stacked row, col).
+  float weight(std::size_t row, std::size_t c) const {
+    const std::size_t grows = f.group_size == 0 ? rows : f.group_size;
+    float v = value(lut[(row / grows) * lut_entries(f) + idx[row * cols + c]]);
+    if (mode == lut_channel_scale::output_rows) v = v * value(scales[row]);
+    if (mode == lut_channel_scale::input_columns) v = v * value(scales[(row / rows) * cols + c]);
+    return v;
+  }
+};
+
+double tolerance(const std::vector<double>& abs_terms, std::size_t i) { return 1e-5 * abs_terms[i] + 1e-30; }
+
+}  // namespace
+
+TEST_CASE("LUT dequantize: every nbits, unsorted tables, scales, stacked experts (bit-exact)") {
+  for (int bits = 1; bits <= 8; ++bits)
+    for (auto mode :
+         {lut_channel_scale::none, lut_channel_scale::output_rows, lut_channel_scale::input_columns}) {
+      CAPTURE(bits);
+      const fixture<f16> fx(2, 8, 13, lut_format{bits, 4}, mode, 100u + bits);
+      std::vector<float> out_f(2 * 8 * 13);
+      std::vector<f16> out_h(out_f.size());
+      std::vector<bf16> out_b(out_f.size());
+      dequantize(fx.view(), out_f.data());
+      dequantize(fx.view(), out_h.data());
+      dequantize(fx.view(), out_b.data());
+      for (std::size_t row = 0; row < 16; ++row)
+        for (std::size_t c = 0; c < 13; ++c) {
+          const float v = fx.weight(row, c);
+          CHECK(out_f[row * 13 + c] == v);
+          CHECK(out_h[row * 13 + c].bits == f16(v).bits);
+          CHECK(out_b[row * 13 + c].bits == bf16(v).bits);
+        }
+    }
+}
+
+TEST_CASE("LUT dequantize: float, bf16 and int8 tables; per-tensor") {
+  const fixture<float> ff(1, 6, 10, lut_format{5, 0}, lut_channel_scale::none, 1);
+  const fixture<bf16> fb(1, 6, 10, lut_format{2, 3}, lut_channel_scale::output_rows, 2);
+  const fixture<std::int8_t> fi(1, 6, 10, lut_format{8, 0}, lut_channel_scale::none, 3);
+  std::vector<float> out(60);
+  dequantize(ff.view(), out.data());
+  for (std::size_t i = 0; i < 60; ++i) CHECK(out[i] == ff.weight(i / 10, i % 10));
+  dequantize(fb.view(), out.data());
+  for (std::size_t i = 0; i < 60; ++i) CHECK(out[i] == fb.weight(i / 10, i % 10));
+  dequantize(fi.view(), out.data());
+  for (std::size_t i = 0; i < 60; ++i) CHECK(out[i] == fi.weight(i / 10, i % 10));
+}
+
+TEST_CASE("LUT qmv / qmm match a float64 matmul of the plain weights") {
+  for (int bits : {1, 2, 3, 4, 5, 6, 7, 8})
+    for (auto mode : {lut_channel_scale::none, lut_channel_scale::input_columns}) {
+      CAPTURE(bits);
+      const std::size_t rows = 16, cols = 70, m = 3;
+      const fixture<f16> fx(1, rows, cols, lut_format{bits, 8}, mode, 7u * bits);
+      std::mt19937 rng(bits);
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      std::vector<bf16> x(m * cols);
+      for (auto& v : x) v = bf16(u(rng));
+      std::vector<double> want(m * rows, 0.0), mag(m * rows, 0.0);
+      for (std::size_t t = 0; t < m; ++t)
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t c = 0; c < cols; ++c) {
+            const double p = static_cast<double>(fx.weight(r, c)) * static_cast<float>(x[t * cols + c]);
+            want[t * rows + r] += p;
+            mag[t * rows + r] += std::fabs(p);
+          }
+      std::vector<float> y(rows), ym(m * rows);
+      qmv(fx.view(), x.data(), y.data());
+      qmm(fx.view(), x.data(), m, ym.data());
+      for (std::size_t r = 0; r < rows; ++r) CHECK(std::fabs(y[r] - want[r]) <= tolerance(mag, r));
+      for (std::size_t i = 0; i < m * rows; ++i) CHECK(std::fabs(ym[i] - want[i]) <= tolerance(mag, i));
+      std::vector<f16> yh(rows);
+      qmv(fx.view(), x.data(), yh.data());
+      for (std::size_t r = 0; r < rows; ++r) CHECK(yh[r].bits == f16(y[r]).bits);
+    }
+}
+
+TEST_CASE("LUT gather_qmv / gather_qmm route tokens to experts") {
+  const std::size_t experts = 4, rows = 8, cols = 24, tokens = 5, top_k = 2;
+  const fixture<f16> fx(experts, rows, cols, lut_format{4, 0}, lut_channel_scale::output_rows, 9);
+  std::vector<float> x(tokens * cols);
+  std::iota(x.begin(), x.end(), -50.0f);
+  for (auto& v : x) v *= 0.01f;
+  const std::vector<std::uint32_t> ids = {0, 3, 2, 2, 1, 0, 3, 1, 2, 0};
+  std::vector<float> y(tokens * top_k * rows), y2(y.size());
+  gather_qmv(fx.view(), x.data(), tokens, ids.data(), top_k, y.data());
+  gather_qmm(fx.view(), x.data(), tokens, ids.data(), top_k, y2.data());
+  CHECK(y == y2);
+  for (std::size_t t = 0; t < tokens; ++t)
+    for (std::size_t j = 0; j < top_k; ++j)
+      for (std::size_t r = 0; r < rows; ++r) {
+        double want = 0, mag = 0;
+        for (std::size_t c = 0; c < cols; ++c) {
+          const double p = static_cast<double>(fx.weight(ids[t * top_k + j] * rows + r, c)) * x[t * cols + c];
+          want += p;
+          mag += std::fabs(p);
+        }
+        CHECK(std::fabs(y[(t * top_k + j) * rows + r] - want) <= 1e-5 * mag);
+      }
+  // Expert views give the same rows as the gather.
+  const auto e3 = lut_expert_view(fx.view(), 3);
+  std::vector<float> y3(rows);
+  qmv(e3, x.data(), y3.data());
+  CHECK(std::equal(y3.begin(), y3.end(), y.begin() + 1 * rows));
+  const std::vector<std::uint32_t> bad = {0, 4};
+  CHECK_THROWS_WITH_AS(gather_qmv(fx.view(), x.data(), 1, bad.data(), 2, y.data()),
+                       "gather_qmv: expert id 4 at token 0, slot 1 is out of range (experts = 4)", error);
+  CHECK_THROWS_WITH_AS(qmv(fx.view(), x.data(), y.data()),
+                       "qmv: needs a single matrix, got 4 experts (use gather_qmv or lut_expert_view)",
+                       error);
+}
+
+TEST_CASE("LUT kernels validate their arguments") {
+  const fixture<f16> fx(1, 8, 8, lut_format{4, 8}, lut_channel_scale::none, 1);
+  auto w = fx.view();
+  std::vector<float> y(64);
+  CHECK_THROWS_AS(qmv(w, static_cast<const float*>(nullptr), y.data()), error);
+  w.format.group_size = 3;
+  CHECK_THROWS_AS(dequantize(w, y.data()), error);
+  w.format.group_size = 8;
+  w.lut = nullptr;
+  CHECK_THROWS_WITH_AS(dequantize(w, y.data()), "dequantize: null indices or LUT pointer", error);
+  const fixture<f16> odd(3, 3, 3, lut_format{3, 0}, lut_channel_scale::none, 1);  // 27 bits per expert
+  CHECK_THROWS_AS(lut_expert_view(odd.view(), 1), error);
+}
