@@ -129,13 +129,19 @@ std::string compare_exact(const std::vector<T>& ref, const std::vector<T>& got) 
   return os.str();
 }
 
-/// |got - ref| <= rel * sum|w x| + one rounding of the output type.
+inline double as_double(double v) { return v; }
 template <class T>
-std::string compare_close(const std::vector<T>& ref, const std::vector<T>& got,
+double as_double(T v) {
+  return static_cast<double>(lowbit::to_float(v));
+}
+
+/// |got - ref| <= rel * mag + one rounding of the output type T.
+template <class R, class T>
+std::string compare_close(const std::vector<R>& ref, const std::vector<T>& got,
                           const std::vector<double>& mag, double rel) {
   const double ulp = std::is_same_v<T, float> ? 0.0 : std::is_same_v<T, lowbit::f16> ? 1.0 / 1024 : 1.0 / 128;
   for (std::size_t i = 0; i < ref.size(); ++i) {
-    const double r = lowbit::to_float(ref[i]), g = lowbit::to_float(got[i]);
+    const double r = as_double(ref[i]), g = as_double(got[i]);
     const double tol = rel * mag[i] + ulp * std::fabs(r) + 1e-30;
     if (!(std::fabs(g - r) <= tol)) {
       std::ostringstream os;
@@ -146,25 +152,53 @@ std::string compare_close(const std::vector<T>& ref, const std::vector<T>& got,
   return "";
 }
 
-/// sum_c |W[row][c] x[c]| for every output (slot-major, like y).
-template <class S, class T>
-std::vector<double> abs_products(const lowbit::qmatrix<S>& w, const std::vector<T>& x,
-                                 const std::vector<std::uint32_t>& ids, std::size_t m) {
-  std::vector<float> dense(w.experts * w.rows * w.cols);
-  lowbit::reference::dequantize(w, dense.data());
+/// W in f32 the way the GPU matmuls use it, computed here independently:
+/// affine s*q + b in f32 without rounding to the scales dtype (MLX's Metal
+/// qmv does the same: scale * sum(q x) + bias * sum(x) in float); fp modes
+/// elem * scale (lowbit's reference, whose f32 path is exactly that).
+template <class S>
+std::vector<float> float_weights(const lowbit::qmatrix<S>& w) {
+  std::vector<float> d(w.experts * w.rows * w.cols);
+  if constexpr (std::is_same_v<S, std::uint8_t>) {
+    lowbit::reference::dequantize(w, d.data());
+  } else {
+    const std::size_t wpr = w.cols * static_cast<std::size_t>(w.format.bits) / 32;
+    const std::size_t gpr = w.cols / static_cast<std::size_t>(w.format.group_size);
+    for (std::size_t r = 0; r < w.experts * w.rows; ++r)
+      for (std::size_t c = 0; c < w.cols; ++c) {
+        const std::size_t g = r * gpr + c / static_cast<std::size_t>(w.format.group_size);
+        const auto q = static_cast<float>(lowbit::extract_code(w.packed + r * wpr, c, w.format.bits));
+        d[r * w.cols + c] = lowbit::to_float(w.scales[g]) * q + lowbit::to_float(w.biases[g]);
+      }
+  }
+  return d;
+}
+
+/// y[s][r] = W[expert(s)][r] . x[row(s)] in double and sum |w x| per output:
+/// plain matmul (ids empty, m rows of x) or gather (slot s uses ids[s], x row s / m).
+struct matmul_ref {
+  std::vector<double> y, mag;
+};
+template <class T>
+matmul_ref reference_matmul(const std::vector<float>& dense, std::size_t rows, std::size_t cols,
+                            const std::vector<T>& x, const std::vector<std::uint32_t>& ids, std::size_t m) {
   const std::size_t slots = ids.empty() ? m : ids.size();
-  std::vector<double> mag(slots * w.rows);
+  matmul_ref out{std::vector<double>(slots * rows), std::vector<double>(slots * rows)};
   for (std::size_t s = 0; s < slots; ++s) {
     const std::size_t e = ids.empty() ? 0 : ids[s];
-    const std::size_t xr = ids.empty() ? s : s / m;  // gather: m = top_k
-    for (std::size_t r = 0; r < w.rows; ++r) {
-      double a = 0;
-      for (std::size_t c = 0; c < w.cols; ++c)
-        a += std::fabs(double(dense[(e * w.rows + r) * w.cols + c]) * lowbit::to_float(x[xr * w.cols + c]));
-      mag[s * w.rows + r] = a;
+    const std::size_t xr = ids.empty() ? s : s / m;
+    for (std::size_t r = 0; r < rows; ++r) {
+      double acc = 0, a = 0;
+      for (std::size_t c = 0; c < cols; ++c) {
+        const double p = double(dense[(e * rows + r) * cols + c]) * lowbit::to_float(x[xr * cols + c]);
+        acc += p;
+        a += std::fabs(p);
+      }
+      out.y[s * rows + r] = acc;
+      out.mag[s * rows + r] = a;
     }
   }
-  return mag;
+  return out;
 }
 
 /// A palettized matrix built independently of lowbit's LUT code: random
