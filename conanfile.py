@@ -3,7 +3,8 @@
 # for every configuration) but packaged through lowbit's own CMake install, the same one
 # tests/consumer/run.sh checks. Lives in the repository, so the sources are exported from
 # this checkout instead of downloaded:
-#   conan create . --build=missing          (runs tests/consumer/conan as the test package)
+#   conan create . --build=missing    (test package: tests/consumer/conan, via test_package_folder;
+#                                      Conan < 2.3 ignores that attribute: add --test-folder tests/consumer/conan)
 import os
 import re
 
