@@ -3,10 +3,13 @@
 #include <metal_stdlib>
 using namespace metal;
 
-// A barrier that only half of the threadgroup reaches: hangs a real GPU.
+// A barrier that only part of the threadgroup reaches while the rest waits
+// in a simd reduction: hangs a real GPU.
 kernel void divergent_barrier(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
+  float v = 1.0f;
   if (tid < 16u) threadgroup_barrier(mem_flags::mem_threadgroup);
-  out[tid] = 1.0f;
+  v = simd_sum(v);
+  out[tid] = v;
 }
 
 // A simd reduction inside a lane-dependent branch.
