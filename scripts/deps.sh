@@ -24,7 +24,7 @@ GROUPS_PKGS[core]="g++ make cmake pkg-config libfmt-dev libxsimd-dev libhwy-dev 
 #   libvulkan-dev mesa-vulkan-drivers glslang-dev spirv-tools vulkan-validationlayers ...
 GROUPS_PKGS[vulkan]=""
 # >>> metal: the Metal emulation shim is compiled with clang-16. Owned by the Metal engineer, e.g.: clang-16
-GROUPS_PKGS[metal]=""
+GROUPS_PKGS[metal]="clang-16"
 # >>> extra: anything else the tests or tools need later.
 GROUPS_PKGS[extra]=""
 
