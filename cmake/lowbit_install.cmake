@@ -19,24 +19,26 @@ install(DIRECTORY ${lowbit_SOURCE_DIR}/include/lowbit
         FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h" PATTERN "*.inl"
                        PATTERN "*.metal" PATTERN "*.comp" PATTERN "*.glsl")
 
-# Optional helper targets (lowbit::io, lowbit::vulkan) are defined and installed into the
-# lowbitTargets export set by their own cmake/lowbit_<part>.cmake (install(TARGETS x EXPORT
-# lowbitTargets)); a target may appear only once in an export set, so they are not installed here.
-# What the installed config must look for when they exist: "target|package [version]". The lookup
-# is QUIET, so consumers of lowbit::lowbit alone never need these packages.
-# >>> add a line when you add a helper target.
-set(lowbit_helper_dependencies "lowbit_io|nlohmann_json 3.10" "lowbit_vulkan|Vulkan")
+# Optional helper targets (lowbit::io, lowbit::vulkan) are defined by their own
+# cmake/lowbit_<part>.cmake and installed and exported HERE, together with lowbit (a target may
+# appear only once in an export set, so those files must not install their targets themselves).
+# Each entry: "target|package [version]" = what the installed config looks for when the target
+# exists. The lookup is QUIET, so consumers of lowbit::lowbit alone never need these packages.
+# >>> add an entry when you add a helper target.
+set(lowbit_helper_targets "lowbit_io|nlohmann_json 3.10" "lowbit_vulkan|Vulkan")
+set(lowbit_export_targets lowbit)
 set(LOWBIT_CONFIG_EXTRA_DEPENDENCIES "")
-foreach(entry IN LISTS lowbit_helper_dependencies)
+foreach(entry IN LISTS lowbit_helper_targets)
   string(REPLACE "|" ";" entry "${entry}")
   list(GET entry 0 tgt)
   list(GET entry 1 pkg)
   if(TARGET ${tgt})
+    list(APPEND lowbit_export_targets ${tgt})
     string(APPEND LOWBIT_CONFIG_EXTRA_DEPENDENCIES "find_package(${pkg} QUIET)\n")
   endif()
 endforeach()
 
-install(TARGETS lowbit EXPORT lowbitTargets COMPONENT lowbit_Development)
+install(TARGETS ${lowbit_export_targets} EXPORT lowbitTargets COMPONENT lowbit_Development)
 install(EXPORT lowbitTargets NAMESPACE lowbit:: DESTINATION ${LOWBIT_INSTALL_CMAKEDIR}
         COMPONENT lowbit_Development)
 
