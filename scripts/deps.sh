@@ -25,8 +25,9 @@ GROUPS_PKGS[core]="g++ make cmake pkg-config libfmt-dev libxsimd-dev libhwy-dev 
 GROUPS_PKGS[vulkan]=""
 # >>> metal: the Metal emulation shim is compiled with clang-16. Owned by the Metal engineer, e.g.: clang-16
 GROUPS_PKGS[metal]="clang-16"
-# >>> extra: anything else the tests or tools need later.
-GROUPS_PKGS[extra]=""
+# >>> extra: anything else the tests need. python3 (standard library only): tests/io/tools_test.sh
+# checks the tools' JSON and safetensors outputs with it.
+GROUPS_PKGS[extra]="python3"
 
 ALL_GROUPS="core vulkan metal extra"
 DEFAULT_GROUPS="core"
