@@ -1,0 +1,57 @@
+// The Highway backend's kernel table: every kernel compiled for each x86/ARM
+// target Highway knows (SSE4, AVX2, AVX-512, NEON, plus the portable EMU128
+// fallback) in this one translation unit, and HWY_DYNAMIC_DISPATCH picks the
+// best the running CPU supports. Nothing needs -m flags.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <numeric>
+#include <type_traits>
+#include <vector>
+
+#include "lowbit/core/rounding.hpp"
+#include "lowbit/kernels/job.hpp"
+#include "lowbit/simd/scalar_ops.hpp"
+
+// SSSE3 adds little over the EMU128 fallback for these kernels and every
+// target costs compile time; scalable vectors would break the fixed lane
+// counts the kernels use for their tiles.
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128 | HWY_RVV)
+#endif
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "lowbit/kernels/highway_targets-inl.hpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+#include <hwy/targets.h>
+
+#include "lowbit/kernels/highway_targets-inl.hpp"
+
+#if HWY_ONCE
+namespace lowbit::kernels {
+
+HWY_EXPORT(hwy_target_name);
+HWY_EXPORT(hwy_matmul);
+HWY_EXPORT(hwy_dequantize);
+
+inline const char* highway_target() { return HWY_DYNAMIC_DISPATCH(hwy_target_name)(); }
+inline void highway_matmul(const matmul_job& j) { HWY_DYNAMIC_DISPATCH(hwy_matmul)(j); }
+inline void highway_dequantize(const dequant_job& j) { HWY_DYNAMIC_DISPATCH(hwy_dequantize)(j); }
+
+inline kernel_table highway_table() noexcept {
+  return {&highway_target, &highway_matmul, &highway_dequantize};
+}
+
+/// The Highway targets compiled in and supported by this CPU (best first is
+/// not guaranteed), as Highway target bits; for tests and benchmarks.
+inline std::vector<std::int64_t> highway_targets() { return hwy::SupportedAndGeneratedTargets(); }
+
+/// Restricts dispatch to `targets` (a mask of Highway target bits; 0 = all).
+inline void pin_highway_targets(std::int64_t targets) { hwy::SetSupportedTargetsForTest(targets); }
+
+}  // namespace lowbit::kernels
+#endif

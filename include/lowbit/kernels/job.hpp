@@ -1,0 +1,153 @@
+// The type-erased work description the SIMD kernels run on. The typed front
+// end (kernels/cpu.hpp) converts activations to float, erases the scale type
+// into a tag, and hands a job to one backend's kernel table; so each backend
+// compiles one kernel per (mode, bits) instead of one per dtype combination.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "lowbit/core/executor.hpp"
+#include "lowbit/core/half.hpp"
+#include "lowbit/core/minifloat.hpp"
+#include "lowbit/format/qmatrix.hpp"
+
+namespace lowbit::kernels {
+
+enum class scale_kind : std::uint8_t { f32, f16, bf16, e8m0, e4m3 };
+enum class elem_kind : std::uint8_t { f32, f16, bf16 };
+
+template <class T>
+constexpr elem_kind elem_kind_of() noexcept {
+  if constexpr (std::is_same_v<T, f16>)
+    return elem_kind::f16;
+  else if constexpr (std::is_same_v<T, bf16>)
+    return elem_kind::bf16;
+  else
+    return elem_kind::f32;
+}
+
+/// One matrix [rows, cols] (experts stacked into rows: they are contiguous).
+struct qjob {
+  const std::uint32_t* packed = nullptr;
+  const void* scales = nullptr;
+  const void* biases = nullptr;  // affine only
+  std::size_t rows = 0, cols = 0;
+  quant_format format{};
+  scale_kind scales_kind = scale_kind::f32;
+  elem_kind scales_elem = elem_kind::f32;  // affine: the dtype MLX rounds dequantize in
+  float global_scale = 0.0f;
+};
+
+template <class S>
+qjob make_qjob(const qmatrix<S>& w, std::size_t rows) noexcept {
+  qjob j;
+  j.packed = w.packed;
+  j.scales = w.scales;
+  j.biases = w.biases;
+  j.rows = rows;
+  j.cols = w.cols;
+  j.format = w.format;
+  j.global_scale = w.global_scale;
+  if constexpr (std::is_same_v<S, std::uint8_t>) {
+    j.scales_kind = w.format.mode == quant_mode::nvfp4 ? scale_kind::e4m3 : scale_kind::e8m0;
+  } else {
+    j.scales_elem = elem_kind_of<S>();
+    j.scales_kind = std::is_same_v<S, f16>    ? scale_kind::f16
+                    : std::is_same_v<S, bf16> ? scale_kind::bf16
+                                              : scale_kind::f32;
+  }
+  return j;
+}
+
+/// y[t][r] = sum_k x[t][k] W[r][k] for t < m (float activations and results;
+/// x rows are x_stride apart, y rows y_stride apart).
+struct matmul_job {
+  qjob w;
+  const float* x = nullptr;
+  std::size_t m = 1, x_stride = 0;
+  float* y = nullptr;
+  std::size_t y_stride = 0;
+  executor ex{};
+};
+
+/// out[rows][cols] = W as out_kind.
+struct dequant_job {
+  qjob w;
+  void* out = nullptr;
+  elem_kind out_kind = elem_kind::f32;
+  executor ex{};
+};
+
+/// One backend's kernels (a backend that runs on this CPU).
+struct kernel_table {
+  const char* (*target)() = nullptr;  // e.g. "AVX3" (Highway target), "avx512bw" (xsimd arch), "scalar"
+  void (*matmul)(const matmul_job&) = nullptr;
+  void (*dequantize)(const dequant_job&) = nullptr;
+};
+
+/// How a kernel walks a row of packed codes; all chunk sizes divide every group.
+///  window: N codes per chunk, each pulled from a 16-byte window (any bits);
+///  nib:    N bytes = 2N 4-bit codes, low nibbles and high nibbles as two parts;
+///  quad:   N bytes = 4N 2-bit codes, four parts; byte: N 8-bit codes.
+enum class plan : int { window, nib, quad, byte };
+constexpr int plan_parts(plan p) noexcept { return p == plan::nib ? 2 : p == plan::quad ? 4 : 1; }
+
+/// Scale (and bias) of every group of `row` as floats. fp modes: the exact
+/// scale factor (mx: 2^(s-127); nv: e4m3(s) * (global/2688), formed as MLX does).
+inline void load_group_params(const qjob& w, std::size_t row, float* sc, float* bi) noexcept {
+  const std::size_t gpr = w.cols / static_cast<std::size_t>(w.format.group_size);
+  const std::size_t off = row * gpr;
+  switch (w.scales_kind) {
+    case scale_kind::f32:
+      std::memcpy(sc, static_cast<const float*>(w.scales) + off, gpr * sizeof(float));
+      std::memcpy(bi, static_cast<const float*>(w.biases) + off, gpr * sizeof(float));
+      return;
+    case scale_kind::f16: {
+      const auto* s = static_cast<const f16*>(w.scales) + off;
+      const auto* b = static_cast<const f16*>(w.biases) + off;
+      for (std::size_t g = 0; g < gpr; ++g) sc[g] = to_float(s[g]), bi[g] = to_float(b[g]);
+      return;
+    }
+    case scale_kind::bf16: {
+      const auto* s = static_cast<const bf16*>(w.scales) + off;
+      const auto* b = static_cast<const bf16*>(w.biases) + off;
+      for (std::size_t g = 0; g < gpr; ++g) sc[g] = to_float(s[g]), bi[g] = to_float(b[g]);
+      return;
+    }
+    case scale_kind::e8m0: {
+      const auto* s = static_cast<const std::uint8_t*>(w.scales) + off;
+      for (std::size_t g = 0; g < gpr; ++g) sc[g] = std::ldexp(1.0f, static_cast<int>(s[g]) - 127);
+      return;
+    }
+    case scale_kind::e4m3: {
+      const auto* s = static_cast<const std::uint8_t*>(w.scales) + off;
+      const float gs = w.global_scale;
+      for (std::size_t g = 0; g < gpr; ++g) {
+        const float v = fp8_e4m3_to_float(s[g]);
+        sc[g] = gs != 0.0f ? v * (gs / 2688.0f) : v;
+      }
+      return;
+    }
+  }
+}
+
+/// Splits [0, n) into `tasks` ranges whose starts are multiples of `align`.
+struct range_split {
+  std::size_t n, align, tasks;
+  range_split(std::size_t n_, std::size_t align_, std::size_t want) : n(n_), align(align_) {
+    const std::size_t units = (n + align - 1) / align;
+    tasks = want < 1 ? 1 : (want > units ? (units ? units : 1) : want);
+  }
+  [[nodiscard]] std::size_t begin(std::size_t t) const noexcept {
+    const std::size_t units = (n + align - 1) / align;
+    const std::size_t b = units * t / tasks * align;
+    return b < n ? b : n;
+  }
+  [[nodiscard]] std::size_t end(std::size_t t) const noexcept { return begin(t + 1); }
+};
+
+}  // namespace lowbit::kernels

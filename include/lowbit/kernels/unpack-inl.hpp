@@ -1,0 +1,138 @@
+// Unpacking MLX code streams into float lanes, written once over the ops
+// layer. No include guard: included inside a backend namespace by
+// kernels/portable.hpp and, per Highway target, kernels/highway_targets-inl.hpp
+// (prerequisites: kernels/job.hpp and the standard headers it includes).
+
+/// Pulls N codes of Bits bits out of a 16-byte window: each lane's (at most
+/// two) bytes are shuffled into place, shifted by the lane's bit offset and
+/// masked. A chunk is `parts` windows, enough that it ends on a byte boundary
+/// (one window when N*Bits is a multiple of 8). Reads up to 16 bytes past a
+/// window's start: callers pad the last rows of a buffer (row_source).
+template <class Ops, int Bits>
+struct window_decoder {
+  static constexpr int parts = static_cast<int>(8 / std::gcd(Ops::N * Bits, std::size_t{8}));
+  static_assert(Ops::N * Bits + (parts == 1 ? 0 : 7) <= 128, "a window must fit 128 bits");
+  typename Ops::vidx idx[parts];
+  typename Ops::vi shift[parts];
+  typename Ops::vi mask;
+  window_decoder() {
+    for (int p = 0; p < parts; ++p) {
+      alignas(64) std::uint8_t ib[4 * Ops::N];
+      alignas(64) std::uint32_t sh[Ops::N];
+      const std::size_t first =
+          static_cast<std::size_t>(p) * Ops::N * Bits % 8;  // bit offset in the base byte
+      for (std::size_t i = 0; i < Ops::N; ++i) {
+        const std::size_t bit = first + i * Bits;
+        const auto o = static_cast<std::uint8_t>(bit / 8);
+        ib[4 * i] = o;
+        ib[4 * i + 1] = (bit % 8) + Bits > 8 ? static_cast<std::uint8_t>(o + 1) : 0x80;
+        ib[4 * i + 2] = ib[4 * i + 3] = 0x80;
+        sh[i] = static_cast<std::uint32_t>(bit % 8);
+      }
+      idx[p] = Ops::load_idx(ib);
+      shift[p] = Ops::load_i(sh);
+    }
+    mask = Ops::seti((1u << Bits) - 1u);
+  }
+  /// Codes [p*N, p*N + N) of the chunk starting at `chunk`.
+  typename Ops::vi operator()(const std::uint8_t* chunk, int p) const {
+    const std::uint8_t* base = chunk + static_cast<std::size_t>(p) * Ops::N * Bits / 8;
+    return Ops::band(Ops::shrv(Ops::lookup_bytes(Ops::load_dup16(base), idx[p]), shift[p]), mask);
+  }
+};
+
+/// Decodes one chunk (Ops::N * parts codes, N*parts*Bits/8 bytes) into `parts`
+/// float vectors. Affine: the codes as floats; for nib/quad the parts keep the
+/// codes unshifted (x is pre-divided instead, MLX's trick). fp modes: the
+/// element values (E2M1, E4M3), built from bits (exact: power-of-two rescale).
+template <class Ops, int Bits, quant_mode Mode, plan Plan>
+struct chunk_decoder {
+  using vf = typename Ops::vf;
+  using vi = typename Ops::vi;
+  static constexpr int P = Plan == plan::window ? window_decoder<Ops, Bits>::parts : plan_parts(Plan);
+  static constexpr std::size_t C = Ops::N * P;        // codes per chunk
+  static constexpr std::size_t bytes = C * Bits / 8;  // bytes per chunk
+  static constexpr bool affine = Mode == quant_mode::affine;
+  static constexpr bool needs_pad = Plan == plan::window;  // reads 16 bytes per chunk
+
+  [[no_unique_address]] std::conditional_t<Plan == plan::window, window_decoder<Ops, Bits>, char> win{};
+
+  static vf value(vi c) {
+    if constexpr (affine) {
+      return Ops::to_f32(c);
+    } else if constexpr (Bits == 4) {  // E2M1: bits e e m at 24..22 -> float * 2^126
+      const vi b = Ops::bor(Ops::template shl<22>(Ops::band(c, Ops::seti(7))),
+                            Ops::template shl<28>(Ops::band(c, Ops::seti(8))));
+      return Ops::mul(Ops::as_f32(b), Ops::set(0x1p126f));
+    } else {  // E4M3: bits at 26..20 -> float * 2^120 (0x7f = 480, as MLX decodes)
+      const vi b = Ops::bor(Ops::template shl<20>(Ops::band(c, Ops::seti(0x7f))),
+                            Ops::template shl<24>(Ops::band(c, Ops::seti(0x80))));
+      return Ops::mul(Ops::as_f32(b), Ops::set(0x1p120f));
+    }
+  }
+
+  void operator()(const std::uint8_t* p, vf* out) const {
+    if constexpr (Plan == plan::window) {
+      for (int k = 0; k < P; ++k) out[k] = value(win(p, k));
+    } else if constexpr (Plan == plan::byte) {
+      out[0] = value(Ops::load_u8(p));
+    } else if constexpr (Plan == plan::nib) {
+      const vi v = Ops::load_u8(p);
+      if constexpr (affine) {
+        out[0] = Ops::to_f32(Ops::band(v, Ops::seti(0x0f)));
+        out[1] = Ops::to_f32(Ops::band(v, Ops::seti(0xf0)));
+      } else {
+        out[0] = value(Ops::band(v, Ops::seti(0x0f)));
+        out[1] = value(Ops::template shr<4>(v));
+      }
+    } else {
+      static_assert(affine, "quad plan is affine 2-bit only");
+      const vi v = Ops::load_u8(p);
+      out[0] = Ops::to_f32(Ops::band(v, Ops::seti(0x03)));
+      out[1] = Ops::to_f32(Ops::band(v, Ops::seti(0x0c)));
+      out[2] = Ops::to_f32(Ops::band(v, Ops::seti(0x30)));
+      out[3] = Ops::to_f32(Ops::band(v, Ops::seti(0xc0)));
+    }
+  }
+
+  /// Element index (within the chunk) of part p, lane j; and the factor x is
+  /// pre-multiplied by so an unshifted affine code part gives x*q.
+  static constexpr std::size_t element(int p, std::size_t j) noexcept {
+    const auto pp = static_cast<std::size_t>(p);
+    return Plan == plan::window ? pp * Ops::N + j : j * P + pp;
+  }
+  static constexpr float x_factor(int p) noexcept {
+    if constexpr (!affine || (Plan != plan::nib && Plan != plan::quad))
+      return 1.0f;
+    else
+      return p == 0 ? 1.0f : 1.0f / static_cast<float>(1u << (Bits * p));
+  }
+};
+
+/// Window and byte chunks are in element order; nib and quad interleave.
+/// x[cols] -> the chunk order the decoder produces: xp[(k*P + p)*N + j] =
+/// x[k*C + element(p, j)] * x_factor(p).
+template <class Dec>
+void prepare_x(const float* x, std::size_t cols, float* xp, bool prescale = true) {
+  constexpr std::size_t N = Dec::C / Dec::P;
+  for (std::size_t k = 0; k < cols / Dec::C; ++k)
+    for (int p = 0; p < Dec::P; ++p)
+      for (std::size_t j = 0; j < N; ++j)
+        xp[(k * Dec::P + static_cast<std::size_t>(p)) * N + j] =
+            x[k * Dec::C + Dec::element(p, j)] * (prescale ? Dec::x_factor(p) : 1.0f);
+}
+
+/// Row pointers that are safe for the decoder: rows whose last 16-byte window
+/// would run past the end of the buffer are copied into padded scratch.
+struct row_source {
+  const std::uint8_t* base;
+  std::size_t row_bytes, buffer_bytes;
+  bool pad;
+  const std::uint8_t* get(std::size_t r, std::uint8_t* scratch) const {
+    const std::uint8_t* p = base + r * row_bytes;
+    if (!pad || (r + 1) * row_bytes + 16 <= buffer_bytes) return p;
+    std::memcpy(scratch, p, row_bytes);
+    std::memset(scratch + row_bytes, 0, 16);
+    return scratch;
+  }
+};

@@ -1,0 +1,129 @@
+// The ops layer on Highway, compiled once per target. No include guard: it is
+// included by lowbit/kernels/highway_targets-inl.hpp inside
+// `namespace lowbit::HWY_NAMESPACE`, between HWY_BEFORE/AFTER_NAMESPACE, once
+// per target that hwy/foreach_target.h enumerates. The contract is documented
+// in scalar_ops.hpp.
+
+namespace hn = hwy::HWY_NAMESPACE;
+
+#if HWY_TARGET == HWY_SCALAR
+// Highway's one-lane target has no byte vectors: it is the scalar backend.
+struct hwy_ops : lowbit::simd::scalar_ops {
+  static const char* name() noexcept { return hwy::TargetName(HWY_TARGET); }
+};
+#else
+struct hwy_ops {
+  using DF = hn::ScalableTag<float>;
+  using DU = hn::RebindToUnsigned<DF>;
+  using DI = hn::RebindToSigned<DF>;
+  using DB = hn::Repartition<std::uint8_t, DF>;  // the full vector as bytes
+  using DQ = hn::Rebind<std::uint8_t, DF>;       // N bytes
+  using DH = hn::Rebind<std::uint16_t, DF>;      // N uint16
+  using vf = hn::Vec<DF>;
+  using vi = hn::Vec<DU>;
+  using vb = hn::Vec<DB>;
+  using vidx = hn::Vec<DB>;
+  static constexpr std::size_t N = hn::MaxLanes(DF());
+
+  // F16C (x86 AVX2 and up) and NEON convert f16 in hardware with RNE; the
+  // other targets go lane by lane through lowbit::f16, which is exact too.
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_NEON
+  static constexpr bool hw_f16 = true;
+#else
+  static constexpr bool hw_f16 = false;
+#endif
+
+  static const char* name() noexcept { return hwy::TargetName(HWY_TARGET); }
+
+  static vf zero() { return hn::Zero(DF()); }
+  static vf set(float v) { return hn::Set(DF(), v); }
+  static vf load(const float* p) { return hn::LoadU(DF(), p); }
+  static void store(vf v, float* p) { hn::StoreU(v, DF(), p); }
+  static vf add(vf a, vf b) { return hn::Add(a, b); }
+  static vf mul(vf a, vf b) { return hn::Mul(a, b); }
+  static vf fma(vf a, vf b, vf c) { return hn::MulAdd(a, b, c); }
+  static vf fence(vf v) {
+    // Only targets with FMA instructions can contract; their registers are
+    // native vectors an empty asm can pin.
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+    __asm__("" : "+v"(v.raw));
+#elif HWY_TARGET == HWY_AVX2
+    __asm__("" : "+x"(v.raw));
+#elif HWY_TARGET == HWY_NEON
+    __asm__("" : "+w"(v.raw));
+#endif
+    return v;
+  }
+  static float sum(vf v) { return hn::GetLane(hn::SumOfLanes(DF(), v)); }
+
+  static vi seti(std::uint32_t v) { return hn::Set(DU(), v); }
+  static vi load_i(const std::uint32_t* p) { return hn::LoadU(DU(), p); }
+  static vi load_u8(const std::uint8_t* p) { return hn::PromoteTo(DU(), hn::LoadU(DQ(), p)); }
+  static vi load_u16(const std::uint16_t* p) { return hn::PromoteTo(DU(), hn::LoadU(DH(), p)); }
+  static vi band(vi a, vi b) { return hn::And(a, b); }
+  static vi bor(vi a, vi b) { return hn::Or(a, b); }
+  template <int K>
+  static vi shl(vi a) {
+    return hn::ShiftLeft<K>(a);
+  }
+  template <int K>
+  static vi shr(vi a) {
+    return hn::ShiftRight<K>(a);
+  }
+  static vi shrv(vi a, vi c) { return hn::Shr(a, c); }
+  static vf to_f32(vi v) { return hn::ConvertTo(DF(), hn::BitCast(DI(), v)); }
+  static vf as_f32(vi v) { return hn::BitCast(DF(), v); }
+  static vi as_u32(vf v) { return hn::BitCast(DU(), v); }
+
+  static vb load_dup16(const std::uint8_t* p) { return hn::LoadDup128(DB(), p); }
+  static vidx load_idx(const std::uint8_t* idx) { return hn::LoadU(DB(), idx); }
+  static vi lookup_bytes(vb t, vidx idx) { return hn::BitCast(DU(), hn::TableLookupBytesOr0(t, idx)); }
+
+  static vf load_f16(const f16* p) {
+    if constexpr (hw_f16) {
+      return hn::PromoteTo(
+          DF(), hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), reinterpret_cast<const hwy::float16_t*>(p)));
+    } else {
+      HWY_ALIGN float t[N];
+      for (std::size_t i = 0; i < N; ++i) t[i] = to_float(p[i]);
+      return hn::Load(DF(), t);
+    }
+  }
+  static vf load_bf16(const bf16* p) {
+    return as_f32(shl<16>(load_u16(reinterpret_cast<const std::uint16_t*>(p))));
+  }
+  static void store_f16(vf v, f16* p) {
+    if constexpr (hw_f16) {
+      hn::StoreU(hn::DemoteTo(hn::Rebind<hwy::float16_t, DF>(), v), hn::Rebind<hwy::float16_t, DF>(),
+                 reinterpret_cast<hwy::float16_t*>(p));
+    } else {
+      HWY_ALIGN float t[N];
+      hn::Store(v, DF(), t);
+      for (std::size_t i = 0; i < N; ++i) p[i] = f16(t[i]);
+    }
+  }
+  /// float -> bf16 bits (RNE; NaN stays a quiet NaN), in the low half of each lane.
+  static vi bf16_bits(vf v) {
+    const vi x = as_u32(v);
+    const vi odd = band(shr<16>(x), seti(1));
+    const vi rounded = shr<16>(hn::Add(x, hn::Add(seti(0x7fffu), odd)));
+    const auto is_nan = hn::Gt(hn::BitCast(DI(), band(x, seti(0x7fffffffu))), hn::Set(DI(), 0x7f800000));
+    return hn::IfThenElse(hn::RebindMask(DU(), is_nan), bor(shr<16>(x), seti(0x40u)), rounded);
+  }
+  static void store_bf16(vf v, bf16* p) {
+    hn::StoreU(hn::DemoteTo(DH(), hn::BitCast(DI(), bf16_bits(v))), DH(),
+               reinterpret_cast<std::uint16_t*>(p));
+  }
+  static vf round_f16(vf v) {
+    if constexpr (hw_f16) {
+      return hn::PromoteTo(DF(), hn::DemoteTo(hn::Rebind<hwy::float16_t, DF>(), v));
+    } else {
+      HWY_ALIGN float t[N];
+      hn::Store(v, DF(), t);
+      for (std::size_t i = 0; i < N; ++i) t[i] = to_float(f16(t[i]));
+      return hn::Load(DF(), t);
+    }
+  }
+  static vf round_bf16(vf v) { return as_f32(shl<16>(bf16_bits(v))); }
+};
+#endif
