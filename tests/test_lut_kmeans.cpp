@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "lowbit/quant/lut_kmeans1d.hpp"
@@ -136,24 +137,30 @@ TEST_CASE("kmeans_optimal equals exhaustive search over all partitions (n <= 11)
   }
 }
 
-TEST_CASE("kmeans_optimal equals an unpruned O(k n^2) DP (n up to 400, ties included)") {
-  std::mt19937_64 rng(7);
-  for (int trial = 0; trial < 60; ++trial) {
-    const std::size_t n = 12 + static_cast<std::size_t>(rng() % 389);
-    const auto in = random_instance(rng, n, trial % 3 == 0);
-    for (std::size_t k : {2u, 3u, 4u, 8u, 16u, 64u}) {
-      if (k > n) continue;
-      CAPTURE(trial);
-      CAPTURE(n);
-      CAPTURE(k);
-      std::vector<std::size_t> ends;
-      solve(in, k, ends);
-      check_partition(ends, n);
-      const long double want = plain_dp(in, k);
-      const long double got = detail::kmeans1d_partition_cost(in.x.data(), in.w.data(), k, ends.data());
-      CHECK(got <= want + slack(in));
+TEST_CASE("kmeans_optimal equals an unpruned O(k n^2) DP (n up to 400, ties included), every ISA") {
+  for (const auto& [isa, fn] : detail::kmeans1d_impl::solvers()) {
+    const std::string isa_name = isa;
+    CAPTURE(isa_name);
+    detail::kmeans1d_impl::pinned_solver().store(fn);
+    std::mt19937_64 rng(7);
+    for (int trial = 0; trial < 60; ++trial) {
+      const std::size_t n = 12 + static_cast<std::size_t>(rng() % 389);
+      const auto in = random_instance(rng, n, trial % 3 == 0);
+      for (std::size_t k : {2u, 3u, 4u, 8u, 16u, 64u}) {
+        if (k > n) continue;
+        CAPTURE(trial);
+        CAPTURE(n);
+        CAPTURE(k);
+        std::vector<std::size_t> ends;
+        solve(in, k, ends);
+        check_partition(ends, n);
+        const long double want = plain_dp(in, k);
+        const long double got = detail::kmeans1d_partition_cost(in.x.data(), in.w.data(), k, ends.data());
+        CHECK(got <= want + slack(in));
+      }
     }
   }
+  detail::kmeans1d_impl::pinned_solver().store(nullptr);
 }
 
 TEST_CASE("kmeans_optimal on a larger instance (n = 3000, k = 16 and 64)") {
