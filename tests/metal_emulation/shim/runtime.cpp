@@ -46,7 +46,7 @@ struct fiber {
 
 /// One worker's state: the fibers of the threadgroup it runs now.
 struct group_run {
-  ucontext_t scheduler;
+  ucontext_t scheduler{};  // zeroed: ASan's swapcontext interceptor reads uc_stack
   std::vector<fiber> fibers;
   unsigned current = 0;
   unsigned simd_width = 32;
@@ -67,9 +67,11 @@ void yield(state s) {
   swapcontext(&f.context, &active->scheduler);
 }
 
-void fail(std::string message) {
-  active->error = std::move(message);
-  yield(state::failed);  // never resumed
+// A failing fiber is never resumed, so nothing on its stack may own heap
+// memory (LeakSanitizer would report it): the message is a plain C string.
+void fail(const char* message) {
+  active->error = message;
+  yield(state::failed);
 }
 
 void trampoline() {
@@ -219,8 +221,11 @@ void* tg_alloc(int id, std::size_t bytes, std::size_t align) {
   if (std::find(r.tg_used.begin(), r.tg_used.end(), id) == r.tg_used.end()) {
     r.tg_used.push_back(id);
     r.tg_bytes += bytes;
-    if (r.tg_bytes > max_threadgroup_memory)
-      fail("threadgroup memory of " + std::to_string(r.tg_bytes) + " bytes exceeds 32 KiB");
+    if (r.tg_bytes > max_threadgroup_memory) {
+      char message[96];
+      std::snprintf(message, sizeof message, "threadgroup memory of %zu bytes exceeds 32 KiB", r.tg_bytes);
+      fail(message);
+    }
   }
   if (block.size() < bytes + align) block.resize(bytes + align, 0xff);
   void* p = block.data();
