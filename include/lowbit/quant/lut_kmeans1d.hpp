@@ -166,7 +166,7 @@ inline double kmeans1d_optimal(const double* x, const double* w, std::size_t n, 
         "kmeans1d_optimal: {} clusters x {} distinct values needs {} MiB of split table; use f16 weights "
         "(at most 63k distinct values) or kmeans_lloyd",
         k, n, opt_size * 4 >> 20);
-  ws.opt.resize(opt_size);
+  ws.opt.resize(opt_size + kmeans1d_impl::native::lanes);  // padded: see solve_block
   ws.E_prev.assign(n + 1 + kmeans1d_impl::native::lanes, 0.0);
   ws.E_cur.assign(n + 1 + kmeans1d_impl::native::lanes, 0.0);
   double* Ep = ws.E_prev.data();
