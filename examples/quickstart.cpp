@@ -134,7 +134,7 @@ int main(int argc, char** argv) try {
 
   fmt::print("lowbit quickstart: W [{} x {}] float32 ~ N(0, 0.02), x ~ U(-1, 1), seed 42\n", p.rows, p.cols);
   fmt::print(
-      "times in ms (dequantize: best of 3, qmv: best of 5; single thread, scalar reference kernels)\n\n");
+      "times in ms (dequantize: best of 3, qmv: best of 5), through the public API with its defaults\n\n");
   fmt::print("{:<16} {:>6} {:>11} {:>11} {:>9} {:>7} {:>10} {:>10} {:>9} {:>9}\n", "format", "bits/w",
              "quantize", "dequantize", "qmv", "GB/s", "max|err|", "mean|err|", "rel.rms", "qmv.rel");
   for (const auto& f : formats) {
