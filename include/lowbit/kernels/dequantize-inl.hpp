@@ -44,11 +44,12 @@ struct dequant_kernel {
     const range_split split(w.rows, 32, c == 1 ? 1 : 4 * c);
     job.ex.parallel_for(split.tasks, [&](std::size_t task) {
       const Dec dec;
-      std::vector<float> sc(gpr), bi(gpr);
-      std::vector<std::uint8_t> scratch(row_bytes + 16);
+      float* sc = scratch<float>(0, 2 * gpr);
+      float* bi = sc + gpr;
+      std::uint8_t* rowbuf = scratch<std::uint8_t>(3, row_bytes + 16);
       for (std::size_t r = split.begin(task); r < split.end(task); ++r) {
-        load_group_params(w, r, sc.data(), bi.data());
-        const std::uint8_t* row = src.get(r, scratch.data());
+        group_params<Ops>(w, r, sc, bi);
+        const std::uint8_t* row = src.get(r, rowbuf);
         Out* o = out + r * w.cols;
         for (std::size_t g = 0; g < gpr; ++g) {
           vf s, b;
@@ -64,6 +65,7 @@ struct dequant_kernel {
             const std::size_t k = g * cpg + kc;
             vf q[Dec::P];
             dec(row + k * Dec::bytes, q);
+            LOWBIT_UNROLL
             for (int p = 0; p < Dec::P; ++p) {
               vf v;
               if constexpr (Mode == quant_mode::affine) {

@@ -15,6 +15,16 @@
 #include "lowbit/core/minifloat.hpp"
 #include "lowbit/format/qmatrix.hpp"
 
+// Full unrolling of the small fixed loops over tile rows / parts, so the
+// accumulator arrays live in registers (GCC -O2 keeps them on the stack).
+#if defined(__clang__)
+#define LOWBIT_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define LOWBIT_UNROLL _Pragma("GCC unroll 32")
+#else
+#define LOWBIT_UNROLL
+#endif
+
 namespace lowbit::kernels {
 
 enum class scale_kind : std::uint8_t { f32, f16, bf16, e8m0, e4m3 };

@@ -24,21 +24,26 @@ struct qmm_kernel {
 
   static void micro(const float* const* xr, const float* w, std::size_t kc, float* yb) {
     vf acc[T][RV];
-    for (int t = 0; t < T; ++t)
-      for (int v = 0; v < RV; ++v) acc[t][v] = Ops::zero();
+    LOWBIT_UNROLL
+    for (int t = 0; t < T; ++t) LOWBIT_UNROLL
+    for (int v = 0; v < RV; ++v) acc[t][v] = Ops::zero();
     for (std::size_t k = 0; k < kc; ++k) {
       vf wv[RV];
+      LOWBIT_UNROLL
       for (int v = 0; v < RV; ++v) wv[v] = Ops::load(w + k * NB + static_cast<std::size_t>(v) * N);
+      LOWBIT_UNROLL
       for (int t = 0; t < T; ++t) {
         const vf xb = Ops::set(xr[t][k]);
+        LOWBIT_UNROLL
         for (int v = 0; v < RV; ++v) acc[t][v] = Ops::fma(xb, wv[v], acc[t][v]);
       }
     }
-    for (int t = 0; t < T; ++t)
-      for (int v = 0; v < RV; ++v) {
-        float* p = yb + static_cast<std::size_t>(t) * NB + static_cast<std::size_t>(v) * N;
-        Ops::store(Ops::add(Ops::load(p), acc[t][v]), p);
-      }
+    LOWBIT_UNROLL
+    for (int t = 0; t < T; ++t) LOWBIT_UNROLL
+    for (int v = 0; v < RV; ++v) {
+      float* p = yb + static_cast<std::size_t>(t) * NB + static_cast<std::size_t>(v) * N;
+      Ops::store(Ops::add(Ops::load(p), acc[t][v]), p);
+    }
   }
 
   /// wT[k][i] = W[r0 + i][kb + k] for k < kc, i < n (rows past n stay zero).
@@ -52,6 +57,7 @@ struct qmm_kernel {
         const std::size_t col = kb + k, g = col / gs;
         vf q[P];
         dec(row + col / Dec::C * Dec::bytes, q);
+        LOWBIT_UNROLL
         for (int p = 0; p < P; ++p) {
           const vf s = Ops::set(sc[i * gpr + g] * Dec::x_factor(p));
           vf v = Ops::mul(q[p], s);
@@ -83,26 +89,30 @@ struct qmm_kernel {
     job.ex.parallel_for(blocks, [&](std::size_t blk) {
       const Dec dec;
       const std::size_t r0 = blk * NB, n = std::min(NB, w.rows - r0);
-      std::vector<float> sc(NB * gpr), bi(NB * gpr, 0.0f);
-      for (std::size_t i = 0; i < n; ++i)
-        load_group_params(w, r0 + i, sc.data() + i * gpr, bi.data() + i * gpr);
-      std::vector<float> wT(KC * NB, 0.0f), yb(m_pad * NB, 0.0f), zeros(KC, 0.0f);
-      std::vector<std::uint8_t> scratch(row_bytes + 16);
+      float* sc = scratch<float>(0, 2 * NB * gpr);
+      float* bi = sc + NB * gpr;
+      for (std::size_t i = 0; i < n; ++i) group_params<Ops>(w, r0 + i, sc + i * gpr, bi + i * gpr);
+      float* wT = scratch<float>(1, KC * NB);
+      float* yb = scratch<float>(2, m_pad * NB + KC);
+      float* zeros = yb + m_pad * NB;
+      std::fill(wT, wT + KC * NB, 0.0f);
+      std::fill(yb, yb + m_pad * NB + KC, 0.0f);
+      std::uint8_t* rowbuf = scratch<std::uint8_t>(3, row_bytes + 16);
       for (std::size_t kb = 0; kb < w.cols; kb += KC) {
         const std::size_t kc = std::min(KC, w.cols - kb);
-        panel(dec, src, scratch.data(), r0, n, kb, kc, gs, sc.data(), bi.data(), gpr, w.scales_elem,
-              wT.data());
+        panel(dec, src, rowbuf, r0, n, kb, kc, gs, sc, bi, gpr, w.scales_elem, wT);
         for (std::size_t t0 = 0; t0 < job.m; t0 += T) {
           const float* xr[T];
+          LOWBIT_UNROLL
           for (int t = 0; t < T; ++t) {
             const std::size_t tt = t0 + static_cast<std::size_t>(t);
-            xr[t] = tt < job.m ? job.x + tt * job.x_stride + kb : zeros.data();
+            xr[t] = tt < job.m ? job.x + tt * job.x_stride + kb : zeros;
           }
-          for (std::size_t rs = 0; rs < n; rs += NR) micro(xr, wT.data() + rs, kc, yb.data() + t0 * NB + rs);
+          for (std::size_t rs = 0; rs < n; rs += NR) micro(xr, wT + rs, kc, yb + t0 * NB + rs);
         }
       }
       for (std::size_t t = 0; t < job.m; ++t)
-        std::memcpy(job.y + t * job.y_stride + r0, yb.data() + t * NB, n * sizeof(float));
+        std::memcpy(job.y + t * job.y_stride + r0, yb + t * NB, n * sizeof(float));
     });
   }
 };

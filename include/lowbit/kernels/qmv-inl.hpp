@@ -26,23 +26,74 @@ struct qmv_kernel {
       return Ops::round_bf16(v);
   }
 
+  /// RS = f16/bf16 and <= 4 bits: per group, the 2^bits possible weights are
+  /// built once as a 16-entry table (exact, like the reference), and each code
+  /// becomes its weight with one table lookup: as cheap as the f32 fold.
+  static constexpr bool use_lut = !fold && Bits <= 4;
+
+  template <int R>
+  static void rows_lut(const Dec& dec, const std::uint8_t* const* rp, std::size_t gpr, std::size_t cpg,
+                       const float* xp, const float* sc, const float* bi, std::size_t ld_params, float* y) {
+    alignas(64) static constexpr float iota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    alignas(64) float tb[R][16];
+    vf acc[R][P];
+    LOWBIT_UNROLL
+    for (int r = 0; r < R; ++r) LOWBIT_UNROLL
+    for (int p = 0; p < P; ++p) acc[r][p] = Ops::zero();
+    for (std::size_t g = 0; g < gpr; ++g) {
+      typename Ops::table16 t[R];
+      LOWBIT_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const vf s = Ops::set(sc[static_cast<std::size_t>(r) * ld_params + g]);
+        const vf b = Ops::set(bi[static_cast<std::size_t>(r) * ld_params + g]);
+        for (std::size_t q0 = 0; q0 < 16; q0 += N)
+          Ops::store(round_rs(Ops::add(round_rs(Ops::mul(Ops::load(iota + q0), s)), b)), tb[r] + q0);
+        t[r] = Ops::load_table16(tb[r]);
+      }
+      for (std::size_t kc = 0; kc < cpg; ++kc) {
+        const std::size_t k = g * cpg + kc;
+        vf xv[P];
+        LOWBIT_UNROLL
+        for (int p = 0; p < P; ++p) xv[p] = Ops::load(xp + (k * P + static_cast<std::size_t>(p)) * N);
+        LOWBIT_UNROLL
+        for (int r = 0; r < R; ++r) {
+          typename Ops::vi c[P];
+          dec.codes(rp[r] + k * Dec::bytes, c);
+          LOWBIT_UNROLL
+          for (int p = 0; p < P; ++p) acc[r][p] = Ops::fma(Ops::lookup16(t[r], c[p]), xv[p], acc[r][p]);
+        }
+      }
+    }
+    LOWBIT_UNROLL
+    for (int r = 0; r < R; ++r) {
+      vf t = acc[r][0];
+      LOWBIT_UNROLL
+      for (int p = 1; p < P; ++p) t = Ops::add(t, acc[r][p]);
+      y[r] = Ops::sum(t);
+    }
+  }
+
   /// Weights built one by one (RS = f16/bf16): sum_k round(round(q*s) + b) * x.
   template <int R>
   static void rows_exact(const Dec& dec, const std::uint8_t* const* rp, std::size_t gpr, std::size_t cpg,
                          const float* xp, const float* sc, const float* bi, std::size_t ld_params, float* y) {
     vf acc[R][P];
-    for (int r = 0; r < R; ++r)
-      for (int p = 0; p < P; ++p) acc[r][p] = Ops::zero();
+    LOWBIT_UNROLL
+    for (int r = 0; r < R; ++r) LOWBIT_UNROLL
+    for (int p = 0; p < P; ++p) acc[r][p] = Ops::zero();
     for (std::size_t g = 0; g < gpr; ++g) {
       for (std::size_t kc = 0; kc < cpg; ++kc) {
         const std::size_t k = g * cpg + kc;
         vf xv[P];
+        LOWBIT_UNROLL
         for (int p = 0; p < P; ++p) xv[p] = Ops::load(xp + (k * P + static_cast<std::size_t>(p)) * N);
+        LOWBIT_UNROLL
         for (int r = 0; r < R; ++r) {
           vf q[P];
           dec(rp[r] + k * Dec::bytes, q);
           const float s = sc[static_cast<std::size_t>(r) * ld_params + g];
           const vf b = Ops::set(bi[static_cast<std::size_t>(r) * ld_params + g]);
+          LOWBIT_UNROLL
           for (int p = 0; p < P; ++p) {
             const vf w = round_rs(Ops::add(round_rs(Ops::mul(q[p], Ops::set(s * Dec::x_factor(p)))), b));
             acc[r][p] = Ops::fma(w, xv[p], acc[r][p]);
@@ -50,11 +101,23 @@ struct qmv_kernel {
         }
       }
     }
+    LOWBIT_UNROLL
     for (int r = 0; r < R; ++r) {
       vf t = acc[r][0];
+      LOWBIT_UNROLL
       for (int p = 1; p < P; ++p) t = Ops::add(t, acc[r][p]);
       y[r] = Ops::sum(t);
     }
+  }
+
+  /// sum a[i]*b[i], vectorized (a scalar loop is a latency chain as long as the row's vector work).
+  static float dot(const float* a, const float* b, std::size_t n) {
+    vf acc = Ops::zero();
+    std::size_t i = 0;
+    for (; i + N <= n; i += N) acc = Ops::fma(Ops::load(a + i), Ops::load(b + i), acc);
+    float t = Ops::sum(acc);
+    for (; i < n; ++i) t += a[i] * b[i];
+    return t;
   }
 
   template <int R>
@@ -62,35 +125,38 @@ struct qmv_kernel {
                         const float* xp, const float* sc, const float* bi, std::size_t ld_params,
                         const float* xsum, float* y) {
     vf racc[R];
+    LOWBIT_UNROLL
     for (int r = 0; r < R; ++r) racc[r] = Ops::zero();
     for (std::size_t g = 0; g < gpr; ++g) {
       vf gacc[R][P];
-      for (int r = 0; r < R; ++r)
-        for (int p = 0; p < P; ++p) gacc[r][p] = Ops::zero();
+      LOWBIT_UNROLL
+      for (int r = 0; r < R; ++r) LOWBIT_UNROLL
+      for (int p = 0; p < P; ++p) gacc[r][p] = Ops::zero();
       for (std::size_t kc = 0; kc < cpg; ++kc) {
         const std::size_t k = g * cpg + kc;
         vf xv[P];
+        LOWBIT_UNROLL
         for (int p = 0; p < P; ++p) xv[p] = Ops::load(xp + (k * P + static_cast<std::size_t>(p)) * N);
+        LOWBIT_UNROLL
         for (int r = 0; r < R; ++r) {
           vf q[P];
           dec(rp[r] + k * Dec::bytes, q);
+          LOWBIT_UNROLL
           for (int p = 0; p < P; ++p) gacc[r][p] = Ops::fma(q[p], xv[p], gacc[r][p]);
         }
       }
+      LOWBIT_UNROLL
       for (int r = 0; r < R; ++r) {
         vf s = gacc[r][0];
+        LOWBIT_UNROLL
         for (int p = 1; p < P; ++p) s = Ops::add(s, gacc[r][p]);
         racc[r] = Ops::fma(s, Ops::set(sc[static_cast<std::size_t>(r) * ld_params + g]), racc[r]);
       }
     }
+    LOWBIT_UNROLL
     for (int r = 0; r < R; ++r) {
       float v = Ops::sum(racc[r]);
-      if constexpr (affine) {
-        const float* b = bi + static_cast<std::size_t>(r) * ld_params;
-        float t = 0.0f;
-        for (std::size_t g = 0; g < gpr; ++g) t += b[g] * xsum[g];
-        v += t;
-      }
+      if constexpr (affine) v += dot(bi + static_cast<std::size_t>(r) * ld_params, xsum, gpr);
       y[r] = v;
     }
   }
@@ -101,6 +167,8 @@ struct qmv_kernel {
     const std::size_t cpg_ = cpg;
     if constexpr (fold)
       rows_fold<R>(dec, rp, gpr, cpg_, xp, sc, bi, gpr, xsum, y);
+    else if constexpr (use_lut)
+      rows_lut<R>(dec, rp, gpr, cpg_, xp, sc, bi, gpr, y);
     else
       rows_exact<R>(dec, rp, gpr, cpg_, xp, sc, bi, gpr, y);
   }
@@ -128,29 +196,30 @@ struct qmv_kernel {
     job.ex.parallel_for(split.tasks, [&](std::size_t task) {
       constexpr int R = 4;
       const Dec dec;
-      std::vector<float> sc(R * gpr), bi(R * gpr);
-      std::vector<std::uint8_t> scratch(R * (row_bytes + 16));
+      float* sc = scratch<float>(0, 2 * R * gpr);
+      float* bi = sc + R * gpr;
+      std::uint8_t* rowbuf = scratch<std::uint8_t>(3, R * (row_bytes + 16));
       const std::size_t e = split.end(task);
       std::size_t r = split.begin(task);
       float yr[R];
       for (; r + R <= e; r += R) {
         const std::uint8_t* rp[R];
         for (int i = 0; i < R; ++i) {
-          load_group_params(w, r + static_cast<std::size_t>(i), sc.data() + static_cast<std::size_t>(i) * gpr,
-                            bi.data() + static_cast<std::size_t>(i) * gpr);
+          group_params<Ops>(w, r + static_cast<std::size_t>(i), sc + static_cast<std::size_t>(i) * gpr,
+                            bi + static_cast<std::size_t>(i) * gpr);
           rp[i] = src.get(r + static_cast<std::size_t>(i),
-                          scratch.data() + static_cast<std::size_t>(i) * (row_bytes + 16));
+                          rowbuf + static_cast<std::size_t>(i) * (row_bytes + 16));
         }
         for (std::size_t t = 0; t < job.m; ++t) {
-          rows<R>(dec, rp, gpr, cpg, xp.data() + t * w.cols, sc.data(), bi.data(), xsum.data() + t * gpr, yr);
+          rows<R>(dec, rp, gpr, cpg, xp.data() + t * w.cols, sc, bi, xsum.data() + t * gpr, yr);
           for (int i = 0; i < R; ++i) job.y[t * job.y_stride + r + static_cast<std::size_t>(i)] = yr[i];
         }
       }
       for (; r < e; ++r) {
-        load_group_params(w, r, sc.data(), bi.data());
-        const std::uint8_t* rp[1] = {src.get(r, scratch.data())};
+        group_params<Ops>(w, r, sc, bi);
+        const std::uint8_t* rp[1] = {src.get(r, rowbuf)};
         for (std::size_t t = 0; t < job.m; ++t) {
-          rows<1>(dec, rp, gpr, cpg, xp.data() + t * w.cols, sc.data(), bi.data(), xsum.data() + t * gpr, yr);
+          rows<1>(dec, rp, gpr, cpg, xp.data() + t * w.cols, sc, bi, xsum.data() + t * gpr, yr);
           job.y[t * job.y_stride + r] = yr[0];
         }
       }

@@ -73,6 +73,7 @@ struct chunk_decoder {
 
   void operator()(const std::uint8_t* p, vf* out) const {
     if constexpr (Plan == plan::window) {
+      LOWBIT_UNROLL
       for (int k = 0; k < P; ++k) out[k] = value(win(p, k));
     } else if constexpr (Plan == plan::byte) {
       out[0] = value(Ops::load_u8(p));
@@ -92,6 +93,26 @@ struct chunk_decoder {
       out[1] = Ops::to_f32(Ops::band(v, Ops::seti(0x0c)));
       out[2] = Ops::to_f32(Ops::band(v, Ops::seti(0x30)));
       out[3] = Ops::to_f32(Ops::band(v, Ops::seti(0xc0)));
+    }
+  }
+
+  /// The raw codes of one chunk, one vector per part (for table lookups).
+  void codes(const std::uint8_t* p, vi* out) const {
+    if constexpr (Plan == plan::window) {
+      LOWBIT_UNROLL
+      for (int k = 0; k < P; ++k) out[k] = win(p, k);
+    } else if constexpr (Plan == plan::byte) {
+      out[0] = Ops::load_u8(p);
+    } else if constexpr (Plan == plan::nib) {
+      const vi v = Ops::load_u8(p);
+      out[0] = Ops::band(v, Ops::seti(0x0f));
+      out[1] = Ops::template shr<4>(v);
+    } else {
+      const vi v = Ops::load_u8(p);
+      out[0] = Ops::band(v, Ops::seti(3));
+      out[1] = Ops::band(Ops::template shr<2>(v), Ops::seti(3));
+      out[2] = Ops::band(Ops::template shr<4>(v), Ops::seti(3));
+      out[3] = Ops::template shr<6>(v);
     }
   }
 
@@ -115,11 +136,11 @@ struct chunk_decoder {
 template <class Dec>
 void prepare_x(const float* x, std::size_t cols, float* xp, bool prescale = true) {
   constexpr std::size_t N = Dec::C / Dec::P;
-  for (std::size_t k = 0; k < cols / Dec::C; ++k)
-    for (int p = 0; p < Dec::P; ++p)
-      for (std::size_t j = 0; j < N; ++j)
-        xp[(k * Dec::P + static_cast<std::size_t>(p)) * N + j] =
-            x[k * Dec::C + Dec::element(p, j)] * (prescale ? Dec::x_factor(p) : 1.0f);
+  for (std::size_t k = 0; k < cols / Dec::C; ++k) LOWBIT_UNROLL
+  for (int p = 0; p < Dec::P; ++p)
+    for (std::size_t j = 0; j < N; ++j)
+      xp[(k * Dec::P + static_cast<std::size_t>(p)) * N + j] =
+          x[k * Dec::C + Dec::element(p, j)] * (prescale ? Dec::x_factor(p) : 1.0f);
 }
 
 /// Row pointers that are safe for the decoder: rows whose last 16-byte window
@@ -136,3 +157,39 @@ struct row_source {
     return scratch;
   }
 };
+
+/// Per-thread scratch reused across calls: a kernel call must not page-fault
+/// fresh allocations (large vectors are mmapped and zeroed on every use).
+/// Slot s of the calling thread, at least n elements, contents unspecified.
+template <class T>
+T* scratch(int slot, std::size_t n) {
+  thread_local std::vector<T> bufs[4];
+  auto& b = bufs[slot];
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+/// load_group_params with f16/bf16 scales converted N at a time (the scalar
+/// conversion costs as much as the row's vector work).
+template <class Ops>
+void group_params(const qjob& w, std::size_t row, float* sc, float* bi) {
+  if (w.scales_kind != scale_kind::f16 && w.scales_kind != scale_kind::bf16) {
+    load_group_params(w, row, sc, bi);
+    return;
+  }
+  const std::size_t gpr = w.cols / static_cast<std::size_t>(w.format.group_size), off = row * gpr;
+  std::size_t g = 0;
+  if (w.scales_kind == scale_kind::f16) {
+    const auto* s = static_cast<const f16*>(w.scales) + off;
+    const auto* b = static_cast<const f16*>(w.biases) + off;
+    for (; g + Ops::N <= gpr; g += Ops::N)
+      Ops::store(Ops::load_f16(s + g), sc + g), Ops::store(Ops::load_f16(b + g), bi + g);
+    for (; g < gpr; ++g) sc[g] = to_float(s[g]), bi[g] = to_float(b[g]);
+  } else {
+    const auto* s = static_cast<const bf16*>(w.scales) + off;
+    const auto* b = static_cast<const bf16*>(w.biases) + off;
+    for (; g + Ops::N <= gpr; g += Ops::N)
+      Ops::store(Ops::load_bf16(s + g), sc + g), Ops::store(Ops::load_bf16(b + g), bi + g);
+    for (; g < gpr; ++g) sc[g] = to_float(s[g]), bi[g] = to_float(b[g]);
+  }
+}

@@ -79,6 +79,33 @@ struct hwy_ops {
   static vidx load_idx(const std::uint8_t* idx) { return hn::LoadU(DB(), idx); }
   static vi lookup_bytes(vb t, vidx idx) { return hn::BitCast(DU(), hn::TableLookupBytesOr0(t, idx)); }
 
+  // 16-entry tables: one vpermps on 16-lane vectors, two plus a blend on 8
+  // lanes, a gather otherwise.
+  struct table16 {
+    vf t[N >= 16 ? 1 : (N == 8 ? 2 : 1)];
+    const float* p;
+  };
+  static table16 load_table16(const float* t) {
+    table16 r;
+    if constexpr (N >= 16)
+      r.t[0] = hn::LoadU(DF(), t);
+    else if constexpr (N == 8)
+      r.t[0] = hn::LoadU(DF(), t), r.t[1] = hn::LoadU(DF(), t + 8);
+    r.p = t;
+    return r;
+  }
+  static vf lookup16(const table16& t, vi idx) {
+    if constexpr (N >= 16) {
+      return hn::TableLookupLanes(t.t[0], hn::IndicesFromVec(DF(), hn::BitCast(DI(), idx)));
+    } else if constexpr (N == 8) {
+      const auto lo = hn::IndicesFromVec(DF(), hn::BitCast(DI(), band(idx, seti(7))));
+      const auto hi = hn::RebindMask(DF(), hn::Ne(band(idx, seti(8)), seti(0)));
+      return hn::IfThenElse(hi, hn::TableLookupLanes(t.t[1], lo), hn::TableLookupLanes(t.t[0], lo));
+    } else {
+      return hn::GatherIndex(DF(), t.p, hn::BitCast(DI(), idx));
+    }
+  }
+
   static vf load_f16(const f16* p) {
     if constexpr (hw_f16) {
       return hn::PromoteTo(

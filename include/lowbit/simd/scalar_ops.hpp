@@ -13,6 +13,7 @@
 //                          128-bit block; lookup_bytes(t, idx) is
 //                          pshufb: lane byte b = t[idx[b]], 0 when idx[b] >= 0x80
 //   load_f16/bf16, store_f16/bf16 (RNE), round_f16/bf16 (RNE round trip)
+//   table16, load_table16(16 floats), lookup16(t, idx < 16): a 16-entry float table lookup per lane
 #pragma once
 
 #include <bit>
@@ -77,6 +78,10 @@ struct scalar_ops {
     }
     return r;
   }
+
+  using table16 = const float*;
+  static table16 load_table16(const float* t) noexcept { return t; }
+  static vf lookup16(table16 t, vi idx) noexcept { return t[idx & 15u]; }
 
   static vf load_f16(const f16* p) noexcept { return to_float(*p); }
   static vf load_bf16(const bf16* p) noexcept { return to_float(*p); }

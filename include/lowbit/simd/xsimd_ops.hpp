@@ -149,6 +149,35 @@ struct xsimd_ops {
     return xsimd::bitwise_cast<vi>(vb::load_aligned(r));
   }
 
+  struct table16 {
+    vf lo, hi;  // entries 0..N-1 and N..2N-1 (AVX-512 uses lo only)
+    const float* p;
+  };
+  static table16 load_table16(const float* t) noexcept {
+    if constexpr (N >= 16)
+      return {vf::load_unaligned(t), vf(0.0f), t};
+    else if constexpr (N == 8)
+      return {vf::load_unaligned(t), vf::load_unaligned(t + 8), t};
+    else
+      return {vf(0.0f), vf(0.0f), t};
+  }
+  static vf lookup16(const table16& t, vi idx) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (N == 16) return vf(_mm512_permutexvar_ps(idx, t.lo));
+#endif
+#if defined(__AVX2__)
+    if constexpr (N == 8) {
+      const __m256 lo = _mm256_permutevar8x32_ps(t.lo, idx), hi = _mm256_permutevar8x32_ps(t.hi, idx);
+      return vf(_mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28))));
+    }
+#endif
+    alignas(64) std::uint32_t i[N];
+    alignas(64) float r[N];
+    idx.store_aligned(i);
+    for (std::size_t k = 0; k < N; ++k) r[k] = t.p[i[k] & 15u];
+    return vf::load_aligned(r);
+  }
+
   static vf load_f16(const f16* p) noexcept {
 #if defined(__AVX512F__)
     if constexpr (N == 16)
