@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -266,4 +267,21 @@ TEST_CASE("lut_quantize errors name the problem") {
   CHECK_THROWS_AS(lut_quantize(lut_format{4, 4}, w.data(), 12, 4, nullptr, lut.data()), error);
   // The value table is released after an error: a later call on the same thread still works.
   CHECK_NOTHROW(lut_quantize(lut_format{4, 4}, w.data(), 12, 4, idx.data(), lut.data()));
+}
+
+TEST_CASE("index packing of consecutive label runs at any bit offset (the group/chunk writer)") {
+  std::mt19937 rng(12);
+  for (int bits = 1; bits <= 8; ++bits)
+    for (int trial = 0; trial < 20; ++trial) {
+      CAPTURE(bits);
+      std::vector<std::uint8_t> idx(1 + rng() % 300);
+      for (auto& v : idx) v = static_cast<std::uint8_t>(rng() & ((1u << bits) - 1));
+      std::vector<std::uint8_t> stream((idx.size() * bits + 7) / 8, 0);
+      for (std::size_t b = 0; b < idx.size();) {  // runs of random length, written in random order below
+        const std::size_t e = std::min(idx.size(), b + 1 + rng() % 40);
+        detail::pack_group_indices(idx.data() + b, e - b, b, bits, stream.data());
+        b = e;
+      }
+      CHECK(stream == lut_test::pack_bitwise(idx, bits));
+    }
 }

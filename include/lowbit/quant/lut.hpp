@@ -80,7 +80,8 @@ void lut_quantize(const lut_format& f, const T* w, std::size_t rows, std::size_t
       const float* col_div =
           o.channel_scale == lut_channel_scale::input_columns ? divisors.data() + expert * cols : nullptr;
       solver.run(f, o, w + row0 * cols, group_rows, cols, row_div, col_div, lut + g * lut_entries(f));
-      detail::pack_group_indices(solver.labels(), group_rows * cols, row0 * cols, f.bits, indices);
+      // A single group (per tensor) spreads its index writing over the threads.
+      solver.emit(row0 * cols, f.bits, indices, tasks == 1 ? o.exec : executor{});
     }
   });
 }

@@ -89,12 +89,26 @@ std::vector<float> channel_scales(const T* w, std::size_t rows, std::size_t cols
 /// byte-aligned) are OR-ed atomically, so groups can be packed in parallel.
 inline void pack_group_indices(const std::uint8_t* labels, std::size_t n, std::size_t first, int bits,
                                std::uint8_t* stream) noexcept {
+  if (n == 0) return;
   const std::size_t p = first * static_cast<std::size_t>(bits);
   std::size_t byte = p >> 3;
   const unsigned off = static_cast<unsigned>(p & 7);
   if (bits == 8) {
     std::memcpy(stream + byte, labels, n);
     return;
+  }
+  if (off == 0 && (bits == 1 || bits == 2 || bits == 4) && n >= 8 / static_cast<std::size_t>(bits)) {
+    // Whole bytes of 8/bits indices, then the tail (which shares its byte) below.
+    const std::size_t per = 8 / static_cast<std::size_t>(bits), whole = n / per;
+    for (std::size_t b = 0; b < whole; ++b) {
+      unsigned v = 0;
+      for (std::size_t t = 0; t < per; ++t) v |= static_cast<unsigned>(labels[b * per + t]) << (t * bits);
+      stream[byte + b] = static_cast<std::uint8_t>(v);
+    }
+    labels += whole * per;
+    n -= whole * per;
+    byte += whole;
+    if (n == 0) return;
   }
   auto shared_or = [&](std::size_t at, std::uint8_t v) {
     std::atomic_ref<std::uint8_t>(stream[at]).fetch_or(v, std::memory_order_relaxed);
@@ -124,19 +138,21 @@ inline void pack_group_indices(const std::uint8_t* labels, std::size_t n, std::s
 template <class T>
 class lut_group_solver {
  public:
-  /// w: the group's rows x cols weights; row_div / col_div: per-channel
-  /// divisors for its rows / for the columns, or nullptr.
+  /// Builds the LUT of one group. w: the group's rows x cols weights; row_div
+  /// / col_div: per-channel divisors for its rows / for the columns, or
+  /// nullptr. Then emit() writes the indices.
   template <class L>
   void run(const lut_format& f, const lut_options& o, const T* w, std::size_t rows, std::size_t cols,
            const float* row_div, const float* col_div, L* lut) {
-    const std::size_t n = rows * cols, entries = lut_entries(f);
-    const T* data = normalized(w, rows, cols, row_div, col_div);
-    labels_.resize(n);
-    if (o.method == lut_method::uniform) {
-      uniform(data, n, f.bits, lut);
+    const std::size_t entries = lut_entries(f);
+    n_ = rows * cols;
+    data_ = normalized(w, rows, cols, row_div, col_div);
+    uniform_ = o.method == lut_method::uniform;
+    if (uniform_) {
+      uniform(data_, n_, f.bits, lut);
       return;
     }
-    values_.collect(data, n, gv_, "lut_quantize");
+    values_.collect(data_, n_, gv_, "lut_quantize");
     const std::size_t u = gv_.size(), k = std::min(u, entries);
     ends_.resize(k);
     centers_.resize(k);
@@ -155,11 +171,25 @@ class lut_group_solver {
     }
     for (std::size_t c = 0; c < entries; ++c) lut[c] = c < k ? narrow<L>(centers_[c]) : from_float<L>(0.0f);
     values_.set_labels(ends_.data(), k);
-    for (std::size_t e = 0; e < n; ++e) labels_[e] = static_cast<std::uint8_t>(values_.label(data[e]));
-    values_.release();
   }
 
-  [[nodiscard]] const std::uint8_t* labels() const noexcept { return labels_.data(); }
+  /// Writes the group's indices as stream indices [first, first + n); chunks
+  /// of 32768 weights run as tasks of `ex` (they only read the label table).
+  void emit(std::size_t first, int bits, std::uint8_t* stream, const executor& ex) {
+    constexpr std::size_t chunk = 32768;
+    ex.parallel_for((n_ + chunk - 1) / chunk, [&](std::size_t c) {
+      std::uint8_t labels[chunk];
+      const std::size_t b = c * chunk, e = std::min(n_, b + chunk);
+      if (uniform_) {
+        for (std::size_t i = b; i < e; ++i) labels[i - b] = uniform_label(data_[i]);
+      } else {
+        for (std::size_t i = b; i < e; ++i)
+          labels[i - b] = static_cast<std::uint8_t>(values_.label(data_[i]));
+      }
+      pack_group_indices(labels, e - b, first + b, bits, stream);
+    });
+    if (!uniform_) values_.release();
+  }
 
  private:
   const T* normalized(const T* w, std::size_t rows, std::size_t cols, const float* row_div,
@@ -185,20 +215,24 @@ class lut_group_solver {
       hi = std::max(hi, v);
     }
     if (!std::isfinite(lo)) fail("lut_quantize: weights contain NaN or Inf");
-    const int steps = (1 << bits) - 1;
-    const float range = round_to<T>(hi - lo);
-    if (range == 0.0f || !std::isfinite(range)) {  // constant group: coremltools would divide 0/0
-      for (int i = 0; i <= steps; ++i) lut[i] = narrow<L>(lo);
-      std::fill(labels_.begin(), labels_.end(), std::uint8_t{0});
+    steps_ = (1 << bits) - 1;
+    lo_ = lo;
+    range_ = round_to<T>(hi - lo);
+    if (range_ == 0.0f || !std::isfinite(range_)) {  // constant group: coremltools would divide 0/0
+      for (int i = 0; i <= steps_; ++i) lut[i] = narrow<L>(lo);
+      range_ = 0.0f;
       return;
     }
-    const double scale = static_cast<double>(range) / steps;
-    for (int i = 0; i <= steps; ++i)
+    const double scale = static_cast<double>(range_) / steps_;
+    for (int i = 0; i <= steps_; ++i)
       lut[i] = narrow<L>(no_contract_double(i * scale) + static_cast<double>(lo));
-    for (std::size_t e = 0; e < n; ++e) {
-      const float t = round_to<T>(round_to<T>(round_to<T>(to_float(data[e]) - lo) / range) * steps);
-      labels_[e] = static_cast<std::uint8_t>(std::clamp(std::nearbyint(t), 0.0f, static_cast<float>(steps)));
-    }
+  }
+
+  std::uint8_t uniform_label(T v) const noexcept {
+    if (range_ == 0.0f) return 0;
+    const float t =
+        round_to<T>(round_to<T>(round_to<T>(to_float(v) - lo_) / range_) * static_cast<float>(steps_));
+    return static_cast<std::uint8_t>(std::clamp(std::nearbyint(t), 0.0f, static_cast<float>(steps_)));
   }
 
   value_labels<T> values_;
@@ -208,7 +242,11 @@ class lut_group_solver {
   std::vector<std::size_t> ends_;
   std::vector<double> centers_;
   std::vector<T> scaled_;
-  std::vector<std::uint8_t> labels_;
+  const T* data_ = nullptr;
+  std::size_t n_ = 0;
+  bool uniform_ = false;
+  float lo_ = 0.0f, range_ = 0.0f;
+  int steps_ = 0;
 };
 
 }  // namespace lowbit::detail
