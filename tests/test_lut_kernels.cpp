@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lowbit/kernels/lut.hpp"
+#include "lowbit/simd/backend.hpp"
 #include "lut_test_util.hpp"
 
 using namespace lowbit;
@@ -181,4 +182,77 @@ TEST_CASE("LUT kernels validate their arguments") {
   CHECK_THROWS_WITH_AS(dequantize(w, y.data()), "dequantize: null indices or LUT pointer", error);
   const fixture<f16> odd(3, 3, 3, lut_format{3, 0}, lut_channel_scale::none, 1);  // 27 bits per expert
   CHECK_THROWS_AS(lut_expert_view(odd.view(), 1), error);
+}
+
+TEST_CASE("LUT vector kernels on every backend match the plain definition (bits 1-8, scales, tails)") {
+  for (backend be : {backend::scalar, backend::xsimd, backend::highway})
+    for (int bits = 1; bits <= 8; ++bits)
+      for (std::size_t cols : {std::size_t{256}, std::size_t{96}, std::size_t{40}})
+        for (auto mode :
+             {lut_channel_scale::none, lut_channel_scale::output_rows, lut_channel_scale::input_columns}) {
+          CAPTURE(static_cast<int>(be));
+          CAPTURE(bits);
+          CAPTURE(cols);
+          CAPTURE(static_cast<int>(mode));
+          const std::size_t rows = 24, m = 3;
+          const fixture<f16> fx(2, rows, cols, lut_format{bits, 8}, mode,
+                                1000u * bits + static_cast<unsigned>(cols));
+          std::vector<float> out_f(2 * rows * cols);
+          std::vector<f16> out_h(out_f.size());
+          dequantize(fx.view(), out_f.data(), {}, be);
+          dequantize(fx.view(), out_h.data(), {}, be);
+          for (std::size_t row = 0; row < 2 * rows; ++row)
+            for (std::size_t c = 0; c < cols; ++c) {
+              const float v = fx.weight(row, c);
+              REQUIRE(out_f[row * cols + c] == v);
+              REQUIRE(out_h[row * cols + c].bits == f16(v).bits);
+            }
+          std::mt19937 rng(bits);
+          std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+          std::vector<float> x(m * cols);
+          for (auto& v : x) v = u(rng);
+          const auto e1 = lut_expert_view(fx.view(), 1);
+          std::vector<float> y(m * rows);
+          std::vector<bf16> yb(rows);
+          qmm(e1, x.data(), m, y.data(), {}, be);
+          qmv(e1, x.data(), yb.data(), {}, be);
+          for (std::size_t t = 0; t < m; ++t)
+            for (std::size_t r = 0; r < rows; ++r) {
+              double want = 0, mag = 0;
+              for (std::size_t c = 0; c < cols; ++c) {
+                const double p = static_cast<double>(fx.weight(rows + r, c)) * x[t * cols + c];
+                want += p;
+                mag += std::fabs(p);
+              }
+              CHECK(std::fabs(y[t * rows + r] - want) <= 1e-5 * mag + 1e-30);
+              if (t == 0)
+                CHECK(std::fabs(static_cast<float>(yb[r]) - want) <= 1e-5 * mag + std::fabs(want) / 128);
+            }
+          const std::vector<std::uint32_t> ids = {1, 0, 1};
+          std::vector<float> yg(3 * rows);
+          gather_qmv(fx.view(), x.data(), 3, ids.data(), 1, yg.data(), {}, be);
+          for (std::size_t r = 0; r < rows; ++r)
+            CHECK(yg[r] == doctest::Approx(y[r]).epsilon(1e-5).scale(1e-3));
+        }
+}
+
+TEST_CASE("LUT vector kernels take bits 1-4 with whole chunks, and decline the rest") {
+  for (backend be : {backend::scalar, backend::xsimd, backend::highway})
+    for (int bits = 1; bits <= 8; ++bits) {
+      const fixture<f16> fx(1, 16, 256, lut_format{bits, 8}, lut_channel_scale::none, 5);
+      const auto tables = detail::lut_tables16(fx.view());
+      std::vector<float> x(256, 1.0f), y(16);
+      kernels::lut_job j;
+      j.indices = fx.stream.data();
+      j.rows = 16;
+      j.cols = 256;
+      j.group_rows = 8;
+      j.bits = bits;
+      j.tables = tables.data();
+      j.x = x.data();
+      j.x_stride = 256;
+      j.y = y.data();
+      j.y_stride = 16;
+      CHECK(kernels::run_lut_matmul(j, be) == (bits <= 4));
+    }
 }

@@ -3,7 +3,7 @@
 //
 //   lowbit-bench-lut-quantize WEIGHTS.safetensors [--matrices W1,W2,W3]
 //       [--bits 4,6] [--groups 8,32,0] [--methods optimal,lloyd]
-//       [--threads 1,0] [--reps 3]
+//       [--threads 1,0] [--reps 3] [--seed 0]
 //
 // WEIGHTS is what `python3 make_weights.py DIR` writes (sha256 83516d80...).
 // --threads 0 = every hardware thread. Per row: the median wall time of the
@@ -91,7 +91,7 @@ const lut_bench::anchor_row* ct_default(const std::string& m, int bits, int gs) 
 int main(int argc, char** argv) {
   if (argc < 2 || argv[1][0] == '-') {
     std::fprintf(stderr, "usage: %s WEIGHTS.safetensors [--matrices W1,W2,W3] [--bits 4,6] [--groups 8,32,0]\n"
-                         "       [--methods optimal,lloyd] [--threads 1,0] [--reps 3]\n"
+                         "       [--methods optimal,lloyd] [--threads 1,0] [--reps 3] [--seed 0 (kmeans_lloyd)]\n"
                          "WEIGHTS: python3 ../shared/research/make_weights.py DIR writes DIR/lut_weights.safetensors\n",
                  argv[0]);
     return 2;
@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> matrices = {"W1", "W2", "W3"}, methods = {"optimal", "lloyd"};
   std::vector<int> bits_list = {4, 6}, groups = {8, 32, 0}, threads = {1, 0};
   int reps = 3;
+  std::uint64_t seed = 0;
   for (int a = 2; a + 1 < argc; a += 2) {
     const std::string k = argv[a], v = argv[a + 1];
     auto ints = [&] {
@@ -112,6 +113,7 @@ int main(int argc, char** argv) {
     else if (k == "--methods") methods = split(v);
     else if (k == "--threads") threads = ints();
     else if (k == "--reps") reps = std::stoi(v);
+    else if (k == "--seed") seed = std::stoull(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -139,6 +141,7 @@ int main(int argc, char** argv) {
             lut_options o;
             o.method = method == "optimal" ? lut_method::kmeans_optimal : lut_method::kmeans_lloyd;
             o.exec = pool.get();
+            o.seed = seed;
             std::vector<double> wall;
             double cpu = 0, load = loadavg1();
             for (int r = 0; r < reps; ++r) {

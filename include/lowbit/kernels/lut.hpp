@@ -1,50 +1,171 @@
 // Public LUT (palettized) kernels: lowbit::dequantize / qmv / qmm /
 // gather_qmv / gather_qmm overloads for lut_matrix<L> (DESIGN.md §3), plus
 // the LUT format helpers (CoreML iOS16/iOS18 forms, ANEMLL sizes). Values
-// are defined by kernels/reference/lut.hpp.
+// are defined by kernels/reference/lut.hpp; bits 1-4 with byte-aligned rows
+// run the vector kernels (kernels/lut-inl.hpp) of the chosen backend, other
+// widths the reference. Each takes an optional executor and backend.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
+#include <vector>
 
 #include "lowbit/core/executor.hpp"
 #include "lowbit/format/lut.hpp"
 #include "lowbit/format/lut_anemll.hpp"
 #include "lowbit/format/lut_coreml.hpp"
+#include "lowbit/kernels/lut_cpu.hpp"
 #include "lowbit/kernels/reference/lut.hpp"
+#include "lowbit/simd/backend.hpp"
 
 namespace lowbit {
 
-/// out[experts*rows*cols] = W (Out = float, f16 or bf16).
+namespace detail {
+
+/// Each group's table as 16 floats (the vector kernels' lookup16 operand;
+/// only the first 16 entries of wider tables, which those kernels decline).
+template <class L>
+std::vector<float> lut_tables16(const lut_matrix<L>& w) {
+  const std::size_t groups = lut_groups(w.format, w.rows, w.experts), e = lut_entries(w.format);
+  std::vector<float> t(groups * 16, 0.0f);
+  for (std::size_t g = 0; g < groups; ++g)
+    for (std::size_t i = 0; i < std::min<std::size_t>(e, 16); ++i)
+      t[g * 16 + i] = lut_entry_to_float(w.lut[g * e + i]);
+  return t;
+}
+
+template <class L>
+std::vector<float> lut_scales_f32(const lut_matrix<L>& w) {
+  std::vector<float> s(lut_scale_count(w.channel_scale, w.rows, w.cols, w.experts));
+  for (std::size_t i = 0; i < s.size(); ++i) s[i] = lut_entry_to_float(w.scales[i]);
+  return s;
+}
+
+/// Whether the vector kernels may take w at all (they also check the shape).
+template <class L>
+bool lut_vector_path(const lut_matrix<L>& w) {
+  return w.format.bits <= 4 && (w.cols * static_cast<std::size_t>(w.format.bits)) % 8 == 0;
+}
+
+/// y[t][r] = W x[t] for one single-expert matrix through the vector kernels.
+template <class L, class X, class Y>
+bool lut_matmul_vector(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y, std::size_t y_stride,
+                       const executor& ex, backend b) {
+  if (!lut_vector_path(w)) return false;
+  const std::vector<float> tables = lut_tables16(w), scales = lut_scales_f32(w);
+  std::vector<float> xf;
+  const float* xp = nullptr;
+  if constexpr (std::is_same_v<X, float>) xp = x;
+  if (xp == nullptr || w.channel_scale == lut_channel_scale::input_columns) {
+    xf.resize(m * w.cols);
+    for (std::size_t t = 0; t < m; ++t)
+      for (std::size_t c = 0; c < w.cols; ++c)
+        xf[t * w.cols + c] = to_float(x[t * w.cols + c]) *
+                             (w.channel_scale == lut_channel_scale::input_columns ? scales[c] : 1.0f);
+    xp = xf.data();
+  }
+  std::vector<float> yf;
+  float* yp = nullptr;
+  if constexpr (std::is_same_v<Y, float>) yp = y_stride == w.rows ? y : nullptr;
+  if (yp == nullptr) yf.resize(m * w.rows), yp = yf.data();
+  kernels::lut_job j;
+  j.indices = w.indices;
+  j.rows = w.rows;
+  j.cols = w.cols;
+  j.group_rows = lut_rows_per_group(w.format, w.rows);
+  j.expert_rows = w.rows;
+  j.bits = w.format.bits;
+  j.tables = tables.data();
+  j.row_scale = w.channel_scale == lut_channel_scale::output_rows ? scales.data() : nullptr;
+  j.x = xp;
+  j.m = m;
+  j.x_stride = w.cols;
+  j.y = yp;
+  j.y_stride = w.rows;
+  j.ex = ex;
+  if (!kernels::run_lut_matmul(j, b)) return false;
+  if (yp != static_cast<void*>(y))
+    for (std::size_t t = 0; t < m; ++t)
+      for (std::size_t r = 0; r < w.rows; ++r) y[t * y_stride + r] = from_float<Y>(yp[t * w.rows + r]);
+  return true;
+}
+
+}  // namespace detail
+
+/// out[experts*rows*cols] = W (Out = float, f16 or bf16), bit-exact with
+/// reference::dequantize. Bits 1-4 run the vector kernels of backend `b`.
 template <class L, class Out>
-void dequantize(const lut_matrix<L>& w, Out* out) {
+void dequantize(const lut_matrix<L>& w, Out* out, const executor& ex = {}, backend b = backend::automatic) {
+  detail::check_lut_table_type<L>();
+  static_assert(is_float_storage_v<Out>, "dequantize: Out must be float, f16 or bf16");
+  validate(w, "dequantize");
+  if (out == nullptr) detail::fail("dequantize: null output");
+  if (detail::lut_vector_path(w)) {
+    const std::vector<float> tables = detail::lut_tables16(w), scales = detail::lut_scales_f32(w);
+    kernels::lut_job j;
+    j.indices = w.indices;
+    j.rows = w.experts * w.rows;
+    j.cols = w.cols;
+    j.group_rows = lut_rows_per_group(w.format, w.rows);
+    j.expert_rows = w.rows;
+    j.bits = w.format.bits;
+    j.tables = tables.data();
+    j.row_scale = w.channel_scale == lut_channel_scale::output_rows ? scales.data() : nullptr;
+    j.col_scale = w.channel_scale == lut_channel_scale::input_columns ? scales.data() : nullptr;
+    j.out = out;
+    j.out_kind = kernels::elem_kind_of<Out>();
+    j.ex = ex;
+    if (kernels::run_lut_dequantize(j, b)) return;
+  }
   reference::dequantize(w, out);
 }
 
 /// y[rows] = W x (experts == 1).
 template <class L, class X, class Y>
-void qmv(const lut_matrix<L>& w, const X* x, Y* y) {
-  reference::qmv(w, x, y);
+void qmv(const lut_matrix<L>& w, const X* x, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+  detail::check_lut_table_type<L>();
+  reference::lut_impl::check_single(w, "qmv");
+  detail::check_lut_matmul_io(x, y, "qmv");
+  if (!detail::lut_matmul_vector(w, x, 1, y, w.rows, ex, b)) reference::qmv(w, x, y);
 }
 
 /// y[m][rows] = x[m][cols] W^T (experts == 1).
 template <class L, class X, class Y>
-void qmm(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y) {
-  reference::qmm(w, x, m, y);
+void qmm(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y, const executor& ex = {},
+         backend b = backend::automatic) {
+  detail::check_lut_table_type<L>();
+  reference::lut_impl::check_single(w, "qmm");
+  if (m == 0) return;
+  detail::check_lut_matmul_io(x, y, "qmm");
+  if (!detail::lut_matmul_vector(w, x, m, y, w.rows, ex, b)) reference::qmm(w, x, m, y);
 }
 
 /// MoE over stacked experts: y[t][j][:] = W[ids[t*top_k + j]] x[t].
 template <class L, class X, class Y>
 void gather_qmv(const lut_matrix<L>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
-                std::size_t top_k, Y* y) {
-  reference::gather_qmv(w, x, tokens, ids, top_k, y);
+                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+  detail::check_lut_table_type<L>();
+  validate(w, "gather_qmv");
+  detail::validate_lut_expert_ids(w, ids, tokens, top_k, "gather_qmv");
+  if (tokens == 0 || top_k == 0) return;
+  detail::check_lut_matmul_io(x, y, "gather_qmv");
+  const bool views = (w.rows * w.cols * static_cast<std::size_t>(w.format.bits)) % 8 == 0;
+  for (std::size_t t = 0; t < tokens; ++t)
+    for (std::size_t k = 0; k < top_k; ++k) {
+      Y* yo = y + (t * top_k + k) * w.rows;
+      if (!views || !detail::lut_matmul_vector(lut_expert_view(w, ids[t * top_k + k]), x + t * w.cols, 1, yo,
+                                               w.rows, ex, b))
+        reference::gather_qmv(w, x + t * w.cols, 1, ids + t * top_k + k, 1, yo);
+    }
 }
 
 /// Same result as gather_qmv.
 template <class L, class X, class Y>
 void gather_qmm(const lut_matrix<L>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
-                std::size_t top_k, Y* y) {
-  reference::gather_qmm(w, x, tokens, ids, top_k, y);
+                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+  gather_qmv(w, x, tokens, ids, top_k, y, ex, b);
 }
 
 }  // namespace lowbit

@@ -1,0 +1,177 @@
+// LUT (palettized) kernels written once over the ops layer: every index is
+// decoded in registers by the same chunk decoders as the MLX kernels (the
+// index stream of a row is the same LSB-first stream) and becomes its weight
+// with one 16-entry table lookup (Ops::lookup16: one vpermps on AVX-512).
+// So these kernels cover bits 1-4; wider tables go through the reference.
+// No include guard: included inside a backend namespace after unpack-inl.hpp
+// (kernels/lut_cpu.hpp, kernels/lut_highway_targets-inl.hpp).
+
+template <class Ops, int Bits, plan Plan>
+struct lut_kernel {
+  using Dec = chunk_decoder<Ops, Bits, quant_mode::affine, Plan>;
+  using vf = typename Ops::vf;
+  using vi = typename Ops::vi;
+  static constexpr int P = Dec::P;
+  static constexpr std::size_t N = Ops::N;
+
+  /// y[t][r] = sum_k table(r)[idx(r, k)] * x[t][k] (* row_scale[r]).
+  static void matmul(const lut_job& j) {
+    const std::size_t row_bytes = j.cols * Bits / 8, chunks = j.cols / Dec::C;
+    float* xp = scratch<float>(0, j.cols * j.m);
+    for (std::size_t t = 0; t < j.m; ++t)
+      prepare_x<Dec>(j.x + t * j.x_stride, j.cols, xp + t * j.cols, false);
+    const row_source src{j.indices, row_bytes, j.rows * row_bytes, Dec::needs_pad};
+    const std::size_t c = j.ex.concurrency();
+    const range_split split(j.rows, 16, c == 1 ? 1 : 4 * c);
+    j.ex.parallel_for(split.tasks, [&](std::size_t task) {
+      const Dec dec;
+      std::uint8_t* rowbuf = scratch<std::uint8_t>(1, row_bytes + 16);
+      for (std::size_t r = split.begin(task); r < split.end(task); ++r) {
+        const std::uint8_t* row = src.get(r, rowbuf);
+        const auto tab = Ops::load_table16(j.tables + (r / j.group_rows) * 16);
+        for (std::size_t t = 0; t < j.m; ++t) {
+          const float* x = xp + t * j.cols;
+          vf acc[2][P];  // two chains per part: the FMA latency, not the loads, would bound one
+          LOWBIT_UNROLL
+          for (int p = 0; p < P; ++p) acc[0][p] = acc[1][p] = Ops::zero();
+          std::size_t k = 0;
+          for (; k + 2 <= chunks; k += 2) {
+            LOWBIT_UNROLL
+            for (int h = 0; h < 2; ++h) {
+              vi cd[P];
+              dec.codes(row + (k + h) * Dec::bytes, cd);
+              LOWBIT_UNROLL
+              for (int p = 0; p < P; ++p)
+                acc[h][p] =
+                    Ops::fma(Ops::lookup16(tab, cd[p]),
+                             Ops::load(x + ((k + h) * P + static_cast<std::size_t>(p)) * N), acc[h][p]);
+            }
+          }
+          if (k < chunks) {
+            vi cd[P];
+            dec.codes(row + k * Dec::bytes, cd);
+            LOWBIT_UNROLL
+            for (int p = 0; p < P; ++p)
+              acc[0][p] = Ops::fma(Ops::lookup16(tab, cd[p]),
+                                   Ops::load(x + (k * P + static_cast<std::size_t>(p)) * N), acc[0][p]);
+          }
+          vf s = Ops::add(acc[0][0], acc[1][0]);
+          LOWBIT_UNROLL
+          for (int p = 1; p < P; ++p) s = Ops::add(s, Ops::add(acc[0][p], acc[1][p]));
+          float v = Ops::sum(s);
+          if (j.row_scale != nullptr) v *= j.row_scale[r];
+          j.y[t * j.y_stride + r] = v;
+        }
+      }
+    });
+  }
+
+  /// out = table(r)[idx(r, k)] (* scale), rounded once to Out (element-order plans only).
+  template <class Out>
+  static void dequantize(const lut_job& j) {
+    static_assert(Plan == plan::window || Plan == plan::byte, "dequantize walks chunks in element order");
+    const std::size_t row_bytes = j.cols * Bits / 8, chunks = j.cols / Dec::C;
+    const row_source src{j.indices, row_bytes, j.rows * row_bytes, Dec::needs_pad};
+    Out* out = static_cast<Out*>(j.out);
+    const std::size_t c = j.ex.concurrency();
+    const range_split split(j.rows, 32, c == 1 ? 1 : 4 * c);
+    j.ex.parallel_for(split.tasks, [&](std::size_t task) {
+      const Dec dec;
+      std::uint8_t* rowbuf = scratch<std::uint8_t>(1, row_bytes + 16);
+      for (std::size_t r = split.begin(task); r < split.end(task); ++r) {
+        const std::uint8_t* row = src.get(r, rowbuf);
+        const auto tab = Ops::load_table16(j.tables + (r / j.group_rows) * 16);
+        const vf rs = Ops::set(j.row_scale != nullptr ? j.row_scale[r] : 1.0f);
+        const float* cs = j.col_scale != nullptr ? j.col_scale + (r / j.expert_rows) * j.cols : nullptr;
+        Out* o = out + r * j.cols;
+        for (std::size_t k = 0; k < chunks; ++k) {
+          vi cd[P];
+          dec.codes(row + k * Dec::bytes, cd);
+          LOWBIT_UNROLL
+          for (int p = 0; p < P; ++p) {
+            const std::size_t at = k * Dec::C + static_cast<std::size_t>(p) * N;
+            vf v = Ops::lookup16(tab, cd[p]);
+            if (j.row_scale != nullptr) v = Ops::mul(v, rs);
+            if (cs != nullptr) v = Ops::mul(v, Ops::load(cs + at));
+            if constexpr (std::is_same_v<Out, f16>)
+              Ops::store_f16(v, o + at);
+            else if constexpr (std::is_same_v<Out, bf16>)
+              Ops::store_bf16(v, o + at);
+            else
+              Ops::store(v, o + at);
+          }
+        }
+      }
+    });
+  }
+};
+
+/// The (bits, plan) switch; returns false when the shape needs the reference
+/// (bits > 4, or cols not a whole number of the decoder's chunks).
+template <class Ops>
+struct lut_kernels_for {
+  template <int Bits, plan Plan>
+  static bool fits(std::size_t cols) {
+    using Dec = chunk_decoder<Ops, Bits, quant_mode::affine, Plan>;
+    return cols % Dec::C == 0 && (cols * Bits) % 8 == 0;
+  }
+
+  template <int Bits>
+  static bool matmul_bits(const lut_job& j) {
+    if constexpr (Bits == 4) {
+      if (fits<4, plan::nib>(j.cols)) return lut_kernel<Ops, 4, plan::nib>::matmul(j), true;
+    } else if constexpr (Bits == 2) {
+      if (fits<2, plan::quad>(j.cols)) return lut_kernel<Ops, 2, plan::quad>::matmul(j), true;
+    }
+    if (!fits<Bits, plan::window>(j.cols)) return false;
+    lut_kernel<Ops, Bits, plan::window>::matmul(j);
+    return true;
+  }
+
+  static bool matmul(const lut_job& j) {
+    switch (j.bits) {
+      case 1:
+        return matmul_bits<1>(j);
+      case 2:
+        return matmul_bits<2>(j);
+      case 3:
+        return matmul_bits<3>(j);
+      case 4:
+        return matmul_bits<4>(j);
+      default:
+        return false;
+    }
+  }
+
+  template <int Bits>
+  static bool dequant_bits(const lut_job& j) {
+    if (!fits<Bits, plan::window>(j.cols)) return false;
+    switch (j.out_kind) {
+      case elem_kind::f32:
+        lut_kernel<Ops, Bits, plan::window>::template dequantize<float>(j);
+        break;
+      case elem_kind::f16:
+        lut_kernel<Ops, Bits, plan::window>::template dequantize<f16>(j);
+        break;
+      case elem_kind::bf16:
+        lut_kernel<Ops, Bits, plan::window>::template dequantize<bf16>(j);
+        break;
+    }
+    return true;
+  }
+
+  static bool dequantize(const lut_job& j) {
+    switch (j.bits) {
+      case 1:
+        return dequant_bits<1>(j);
+      case 2:
+        return dequant_bits<2>(j);
+      case 3:
+        return dequant_bits<3>(j);
+      case 4:
+        return dequant_bits<4>(j);
+      default:
+        return false;
+    }
+  }
+};
