@@ -19,10 +19,10 @@ set -euo pipefail
 declare -A GROUPS_PKGS
 # Compiler, build tools and the libraries the headers, tests, bench and tools use.
 GROUPS_PKGS[core]="g++ make cmake pkg-config libfmt-dev libxsimd-dev libhwy-dev doctest-dev nlohmann-json3-dev libbenchmark-dev"
-# >>> vulkan: Vulkan tests on Mesa lavapipe (loader, lavapipe ICD, static shaderc/glslang, spirv-val,
-# validation layers). Owned by the Vulkan engineer, e.g.:
-#   libvulkan-dev mesa-vulkan-drivers glslang-dev spirv-tools vulkan-validationlayers ...
-GROUPS_PKGS[vulkan]=""
+# >>> vulkan: Vulkan tests on Mesa lavapipe: loader + headers, the lavapipe ICD, static shaderc
+# wrapper (libshaderc_combined.a) + static glslang + SPIRV-Tools (and spirv-val), validation layers.
+# (research/gpu.md 1.1; without them tests/vulkan skips its kernel tests.)
+GROUPS_PKGS[vulkan]="libvulkan-dev mesa-vulkan-drivers libshaderc-dev glslang-dev spirv-tools vulkan-validationlayers"
 # >>> metal: the Metal emulation shim is compiled with clang-16. Owned by the Metal engineer, e.g.: clang-16
 GROUPS_PKGS[metal]="clang-16"
 # >>> extra: anything else the tests need. python3 (standard library only): tests/io/tools_test.sh
