@@ -9,7 +9,7 @@ secs=${1:-20}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=${2:-$root/build-fuzz}
-cxx=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-16 || command -v clang++-14)}
+cxx=${CXX_FUZZ:-$(command -v clang++-16 || command -v clang++ || command -v clang++-14)}
 mkdir -p "$build"
 for target in safetensors_header mlx_config; do
   bin=$build/fuzz_$target

@@ -28,8 +28,10 @@ GROUPS_PKGS[metal]="clang-16"
 # >>> extra: anything else the tests need. python3 (standard library only): tests/io/tools_test.sh
 # checks the tools' JSON and safetensors outputs with it.
 GROUPS_PKGS[extra]="python3"
+# fuzz: libFuzzer targets of the I/O parsers (fuzz/run.sh, a short run in .ci/run).
+GROUPS_PKGS[fuzz]="clang-16 libclang-rt-16-dev"
 
-ALL_GROUPS="core vulkan metal extra"
+ALL_GROUPS="core vulkan metal extra fuzz"
 DEFAULT_GROUPS="core"
 
 # ---------------------------------------------------------------------------
