@@ -64,7 +64,7 @@ std::string run_quant(lowbit_vk::context& ctx, const kernel_variant& v,
       lowbit::reference::dequantize(w, ref.data());
       auto& bo = gb.out(n * sizeof(T));
       b.push_back({4, &bo});
-      p.count = static_cast<std::uint32_t>(n / 32);
+      p.count = static_cast<std::uint32_t>(n / 8);
       ctx.dispatch(pipe, b, p, lowbit_vk::grid_2d(p.count, v.workgroup[0]));
       ctx.download(bo, got.data(), n * sizeof(T));
       err = compare_exact(ref, got);

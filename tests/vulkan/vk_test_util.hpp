@@ -236,7 +236,9 @@ lut_case<T> make_lut_case(int bits, std::size_t rows, std::size_t cols, std::siz
 inline std::vector<std::uint32_t> cached_spirv(const lowbit::gpu::kernel_variant& v) {
   const char* dir = std::getenv("LOWBIT_VK_SPV_CACHE");
   if (!dir || !*dir) return lowbit_vk::compile_glsl(v);
-  const std::string src = lowbit::gpu::vulkan::glsl_source(v);
+  std::string src = lowbit::gpu::vulkan::glsl_source(v);
+  const char* no_opt = std::getenv("LOWBIT_VK_NO_OPT");  // compile_glsl's switch is part of the key
+  src += (no_opt && *no_opt && *no_opt != '0') ? "O0" : "O";
   std::uint64_t h = 1469598103934665603ull;
   for (unsigned char ch : src) h = (h ^ ch) * 1099511628211ull;
   char hex[17];

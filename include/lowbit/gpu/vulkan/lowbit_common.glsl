@@ -32,6 +32,7 @@ layout(push_constant, std430) uniform Params {
   float nv_scale;  // nvfp4: global_scale / 2688, or 1 when there is no global scale
   uint lut_group;  // LUT: output rows per table (0 = one table)
   uint count;      // copy: words to copy; dequantize: work items
+  uint zero;       // always 0: ORed into a product to keep compilers from fusing it into an FMA
 }
 pc;
 

@@ -8,7 +8,11 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 128;
-layout(constant_id = 1) const uint ROWS = 4;
+layout(constant_id = 1) const uint ROWS = 4;  // 1..MAX_ROWS
+// Per-row arrays have the compile-time size MAX_ROWS and loops run to it with
+// an `r < ROWS` test, so spirv-opt can unroll them and keep the arrays in
+// registers; the driver folds the test once ROWS is specialised.
+#define MAX_ROWS 8u
 
 #if DTYPE == DTYPE_F32
 layout(std430, binding = 3) readonly buffer X { float x[]; };
@@ -27,10 +31,10 @@ shared float red[ROWS][WG_SIZE];
 void main() {
   const uint tid = gl_LocalInvocationID.x;
   const uint row0 = gl_WorkGroupID.x * ROWS;
-  uvec2 start[ROWS];
-  uint base[ROWS];
-  float acc[ROWS];
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+  uvec2 start[MAX_ROWS];
+  uint base[MAX_ROWS];
+  float acc[MAX_ROWS];
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) {
     const uint row = min(row0 + r, pc.rows - 1u);
     start[r] = lut_row_start(row);
     base[r] = lut_base(row);
@@ -38,11 +42,11 @@ void main() {
   }
   for (uint c = tid; c < pc.cols; c += WG_SIZE) {
     const float xv = load_x(c);
-    [[unroll]] for (uint r = 0u; r < ROWS; ++r)
+    [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS)
       acc[r] += lut_value(base[r] + lut_code(start[r].x, start[r].y + c * LUT_BITS)) * xv;
   }
 #if USE_SUBGROUP
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) {
     const float s = subgroupAdd(acc[r]);
     if (subgroupElect()) red[r][gl_SubgroupID] = s;
   }
@@ -53,11 +57,11 @@ void main() {
     store_y(row0 + tid, s);
   }
 #else
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) red[r][tid] = acc[r];
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) red[r][tid] = acc[r];
   barrier();
   for (uint s = WG_SIZE / 2u; s > 0u; s >>= 1u) {
     if (tid < s)
-      [[unroll]] for (uint r = 0u; r < ROWS; ++r) red[r][tid] += red[r][tid + s];
+      [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) red[r][tid] += red[r][tid + s];
     barrier();
   }
   if (tid < ROWS && row0 + tid < pc.rows) store_y(row0 + tid, red[tid][0]);

@@ -32,9 +32,10 @@ struct push_params {
   float nv_scale = 1.0f;        // nvfp4: global_scale / 2688, 1 without a global scale
   std::uint32_t lut_group = 0;  // LUT: output rows per table, 0 = one table
   std::uint32_t count = 0;      // dequantize / lut_dequantize / copy: work items
+  std::uint32_t zero = 0;       // must stay 0 (an opaque zero: see dequantize.comp)
 };
 
-inline constexpr std::array<param_field, 8> push_fields = {{
+inline constexpr std::array<param_field, 9> push_fields = {{
     {"rows", element::u32, 0},
     {"cols", element::u32, 4},
     {"experts", element::u32, 8},
@@ -43,12 +44,13 @@ inline constexpr std::array<param_field, 8> push_fields = {{
     {"nv_scale", element::f32, 20},
     {"lut_group", element::u32, 24},
     {"count", element::u32, 28},
+    {"zero", element::u32, 32},
 }};
 static_assert(offsetof(push_params, rows) == 0 && offsetof(push_params, cols) == 4 &&
                   offsetof(push_params, experts) == 8 && offsetof(push_params, m) == 12 &&
                   offsetof(push_params, top_k) == 16 && offsetof(push_params, nv_scale) == 20 &&
                   offsetof(push_params, lut_group) == 24 && offsetof(push_params, count) == 28 &&
-                  sizeof(push_params) == 32,
+                  offsetof(push_params, zero) == 32 && sizeof(push_params) == 36,
               "push_params must match the Params block of lowbit_common.glsl");
 
 /// What a variant computes, for hosts that pick variants by format.
@@ -332,7 +334,7 @@ constexpr kernel_variant make_variant(std::size_t i) {
       v.spec_constants = spec_wg256;
       v.workgroup = {256, 1, 1};
       v.dispatch =
-          "count = experts*rows*cols/32; g = ceil(count / WG_SIZE); x = min(g, 32768), y = ceil(g / x)";
+          "count = experts*rows*cols/8; g = ceil(count / WG_SIZE); x = min(g, 32768), y = ceil(g / x)";
       break;
     case kernel_kind::lut_dequantize:
       v.spec_constants = spec_wg256;

@@ -13,7 +13,11 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 128;
-layout(constant_id = 1) const uint ROWS = 4;
+layout(constant_id = 1) const uint ROWS = 4;  // 1..MAX_ROWS
+// Per-row arrays have the compile-time size MAX_ROWS and loops run to it with
+// an `r < ROWS` test, so spirv-opt can unroll them and keep the arrays in
+// registers; the driver folds the test once ROWS is specialised.
+#define MAX_ROWS 8u
 
 layout(std430, binding = 3) readonly buffer X { uvec4 x_v4[]; };
 #if DTYPE == DTYPE_F32
@@ -112,14 +116,14 @@ void main() {
   y_off = slot * pc.rows;
 #endif
 
-  float acc[ROWS];
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) acc[r] = 0.0;
+  float acc[MAX_ROWS];
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) acc[r] = 0.0;
 
   for (uint blk = tid; blk < nblocks; blk += WG_SIZE) {
     float xs[32];
     float sum_x;
     load_x(x_elem + blk * 32u, xs, sum_x);
-    [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+    [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) {
       const uint row = mat_row + min(row0 + r, pc.rows - 1u);  // tail rows recompute the last row
       uint w[BITS];
       load_block(row * wpr + blk * BITS, w);
@@ -135,7 +139,7 @@ void main() {
   }
 
 #if USE_SUBGROUP
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) {
     const float s = subgroupAdd(acc[r]);
     if (subgroupElect()) red[r][gl_SubgroupID] = s;
   }
@@ -146,11 +150,11 @@ void main() {
     store_y(y_off + row0 + tid, bad_id ? uintBitsToFloat(0x7fc00000u) : s);
   }
 #else
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) red[r][tid] = acc[r];
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) red[r][tid] = acc[r];
   barrier();
   for (uint s = WG_SIZE / 2u; s > 0u; s >>= 1u) {
     if (tid < s)
-      [[unroll]] for (uint r = 0u; r < ROWS; ++r) red[r][tid] += red[r][tid + s];
+      [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) red[r][tid] += red[r][tid + s];
     barrier();
   }
   if (tid < ROWS && row0 + tid < pc.rows)

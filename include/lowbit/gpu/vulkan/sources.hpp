@@ -29,9 +29,12 @@ void main() {
 // dequantize.comp
 inline constexpr std::string_view dequantize = R"lowbit_src(#version 450
 // dequantize: out[e][r][c] = the weight, rounded to DTYPE exactly as
-// lowbit::reference::dequantize does (bit-exact). One invocation per 32-code
-// block; a 2-D grid so that huge matrices stay within maxComputeWorkGroupCount.
-// Dispatch: items = experts*rows*cols/32 (pushed as `count`),
+// lowbit::reference::dequantize does (bit-exact). One invocation per 8 codes,
+// so that consecutive invocations write consecutive 16-byte f16 vectors (with
+// 32 codes per invocation the H100 reached 0.39x of copy bandwidth: the
+// strided stores, not the arithmetic, were the limit). A 2-D grid keeps huge
+// matrices within maxComputeWorkGroupCount.
+// Dispatch: items = experts*rows*cols/8 (pushed as `count`),
 //           groups = ceil(items / WG_SIZE) -> x = min(groups, 32768), y = ceil(groups / x).
 #include "lowbit_common.glsl"
 #include "lowbit_quant.glsl"
@@ -39,48 +42,78 @@ inline constexpr std::string_view dequantize = R"lowbit_src(#version 450
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 256;
 
-// Output as 16-byte vectors: a block is 32 values = 8 (f32) or 4 (16-bit) uvec4.
+// Output as 16-byte vectors: an item is 8 values = 2 (f32) or 1 (16-bit) uvec4.
 layout(std430, binding = 4) writeonly buffer Out { uvec4 out_v4[]; };
+
+// Rounds f to binary16 precision (nearest even) staying in float: adding and
+// subtracting M = 1.5 * 2^(e+13) (e = f's exponent, at least -14 for the f16
+// subnormal step 2^-24) makes the float adder round at f16's ulp; results
+// past 65504 become inf. About six ops instead of the integer conversion's
+// dozen with a divergent subnormal branch. M is added through OR and
+// subtracted through XOR with a runtime zero so that no compiler can cancel
+// (f + M) - M. Finite inputs only.
+float round_f16_fast(float f) {
+  uint e = max(floatBitsToUint(f) & 0x7f800000u, 0x38800000u) + 0x06c00000u;  // exponent + 13, mantissa .5
+  precise float r = (f + uintBitsToFloat(e | pc.zero)) - uintBitsToFloat(e ^ pc.zero);
+  return abs(r) >= 65520.0 ? uintBitsToFloat((floatBitsToUint(r) & 0x80000000u) | 0x7f800000u) : r;
+}
+
+// Code j (0..7) of an item whose codes start at bit `off` of the pair (lo, hi).
+uint item_code(uint lo, uint hi, uint off, uint j) {
+  uint t = off + j * BITS;
+  uint v = t >= 32u ? hi >> (t - 32u) : (lo >> t) | (t == 0u ? 0u : hi << (32u - t));
+  return v & CODE_MASK;
+}
 
 void main() {
   uint item = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * WG_SIZE + gl_LocalInvocationID.x;
   if (item >= pc.count) return;
-  uint w[BITS];
-  load_block(item * BITS, w);
-  // Blocks never straddle rows (cols % 32 == 0), so the group index is linear.
-  uint g0 = item * 32u / GROUP_SIZE;
-  float v[32];
+  // 8 codes = 8*BITS bits from bit item*8*BITS; rows hold whole items (cols % 32 == 0).
+  const uint first_bit = item * 8u * BITS;
+  const uint wi = first_bit >> 5u, off = first_bit & 31u;
+  const uint lo = packed_u32[wi];
+  const uint hi = off + 8u * BITS > 32u ? packed_u32[wi + 1u] : 0u;
+  const uint g = item * 8u / GROUP_SIZE;  // 8 codes never straddle a group (GROUP_SIZE >= 16)
+  float v[8];
 #if MODE == MODE_AFFINE
-  float s = load_scale(g0);
-  float b = load_bias(g0);
-  [[unroll]] for (uint j = 0u; j < 32u; ++j) {
-    // MLX: (q * scale) then (+ bias), each rounded to the scales dtype, never fused.
-    precise float t = small_uint_to_float(block_code(w, j)) * s;
-    precise float u = round_t(t) + b;
+  const float s = load_scale(g);
+  const float b = load_bias(g);
+  [[unroll]] for (uint j = 0u; j < 8u; ++j) {
+    // MLX: (q * scale) then (+ bias), each rounded to the scales dtype, never
+    // fused. `precise` alone does not survive spirv-opt's loop unrolling, so
+    // the rounded product is also made opaque with a runtime zero (pc.zero).
+    precise float t = small_uint_to_float(item_code(lo, hi, off, j)) * s;
+#if DTYPE == DTYPE_F16
+    precise float u = round_f16_fast(t) + b;
+    v[j] = round_f16_fast(u);
+#else
+    precise float u = uintBitsToFloat(floatBitsToUint(round_t(t)) | pc.zero) + b;
     v[j] = u;
+#endif
   }
 #else
-  [[unroll]] for (uint h = 0u; h < NSUB; ++h) {
 #if MODE == MODE_NVFP4
-    float s = fp_scale(g0 + h);
+  const float s = fp_scale(g);
 #else
-    float s = round_t(fp_scale(g0 + h));  // MLX forms 2^(s-127) in the output dtype
+  const float s = round_t(fp_scale(g));  // MLX forms 2^(s-127) in the output dtype
 #endif
-    [[unroll]] for (uint j = h * SUB; j < (h + 1u) * SUB; ++j) {
-      precise float t = elem_value(block_code(w, j)) * s;
-      v[j] = t;
-    }
+  [[unroll]] for (uint j = 0u; j < 8u; ++j) {
+    precise float t = elem_value(item_code(lo, hi, off, j)) * s;
+    v[j] = t;
   }
 #endif
 #if DTYPE == DTYPE_F32
-  [[unroll]] for (uint i = 0u; i < 8u; ++i)
-    out_v4[item * 8u + i] = uvec4(floatBitsToUint(v[4u * i]), floatBitsToUint(v[4u * i + 1u]),
-                                  floatBitsToUint(v[4u * i + 2u]), floatBitsToUint(v[4u * i + 3u]));
+  out_v4[item * 2u] = floatBitsToUint(vec4(v[0], v[1], v[2], v[3]));
+  out_v4[item * 2u + 1u] = floatBitsToUint(vec4(v[4], v[5], v[6], v[7]));
 #else
-  uint o[16];
-  [[unroll]] for (uint i = 0u; i < 16u; ++i) o[i] = float_to_t16(v[2u * i]) | (float_to_t16(v[2u * i + 1u]) << 16);
-  [[unroll]] for (uint i = 0u; i < 4u; ++i)
-    out_v4[item * 4u + i] = uvec4(o[4u * i], o[4u * i + 1u], o[4u * i + 2u], o[4u * i + 3u]);
+  uint o[4];
+#if MODE == MODE_AFFINE && DTYPE == DTYPE_F16
+  // v already holds f16 values exactly: any float -> f16 conversion is exact.
+  [[unroll]] for (uint i = 0u; i < 4u; ++i) o[i] = packHalf2x16(vec2(v[2u * i], v[2u * i + 1u]));
+#else
+  [[unroll]] for (uint i = 0u; i < 4u; ++i) o[i] = float_to_t16(v[2u * i]) | (float_to_t16(v[2u * i + 1u]) << 16);
+#endif
+  out_v4[item] = uvec4(o[0], o[1], o[2], o[3]);
 #endif
 }
 )lowbit_src";
@@ -120,6 +153,7 @@ layout(push_constant, std430) uniform Params {
   float nv_scale;  // nvfp4: global_scale / 2688, or 1 when there is no global scale
   uint lut_group;  // LUT: output rows per table (0 = one table)
   uint count;      // copy: words to copy; dequantize: work items
+  uint zero;       // always 0: ORed into a product to keep compilers from fusing it into an FMA
 }
 pc;
 
@@ -392,7 +426,11 @@ inline constexpr std::string_view lut_qmv = R"lowbit_src(#version 450
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 128;
-layout(constant_id = 1) const uint ROWS = 4;
+layout(constant_id = 1) const uint ROWS = 4;  // 1..MAX_ROWS
+// Per-row arrays have the compile-time size MAX_ROWS and loops run to it with
+// an `r < ROWS` test, so spirv-opt can unroll them and keep the arrays in
+// registers; the driver folds the test once ROWS is specialised.
+#define MAX_ROWS 8u
 
 #if DTYPE == DTYPE_F32
 layout(std430, binding = 3) readonly buffer X { float x[]; };
@@ -411,10 +449,10 @@ shared float red[ROWS][WG_SIZE];
 void main() {
   const uint tid = gl_LocalInvocationID.x;
   const uint row0 = gl_WorkGroupID.x * ROWS;
-  uvec2 start[ROWS];
-  uint base[ROWS];
-  float acc[ROWS];
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+  uvec2 start[MAX_ROWS];
+  uint base[MAX_ROWS];
+  float acc[MAX_ROWS];
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) {
     const uint row = min(row0 + r, pc.rows - 1u);
     start[r] = lut_row_start(row);
     base[r] = lut_base(row);
@@ -422,11 +460,11 @@ void main() {
   }
   for (uint c = tid; c < pc.cols; c += WG_SIZE) {
     const float xv = load_x(c);
-    [[unroll]] for (uint r = 0u; r < ROWS; ++r)
+    [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS)
       acc[r] += lut_value(base[r] + lut_code(start[r].x, start[r].y + c * LUT_BITS)) * xv;
   }
 #if USE_SUBGROUP
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) {
     const float s = subgroupAdd(acc[r]);
     if (subgroupElect()) red[r][gl_SubgroupID] = s;
   }
@@ -437,11 +475,11 @@ void main() {
     store_y(row0 + tid, s);
   }
 #else
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) red[r][tid] = acc[r];
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) red[r][tid] = acc[r];
   barrier();
   for (uint s = WG_SIZE / 2u; s > 0u; s >>= 1u) {
     if (tid < s)
-      [[unroll]] for (uint r = 0u; r < ROWS; ++r) red[r][tid] += red[r][tid + s];
+      [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) red[r][tid] += red[r][tid + s];
     barrier();
   }
   if (tid < ROWS && row0 + tid < pc.rows) store_y(row0 + tid, red[tid][0]);
@@ -556,7 +594,11 @@ inline constexpr std::string_view qmv = R"lowbit_src(#version 450
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 128;
-layout(constant_id = 1) const uint ROWS = 4;
+layout(constant_id = 1) const uint ROWS = 4;  // 1..MAX_ROWS
+// Per-row arrays have the compile-time size MAX_ROWS and loops run to it with
+// an `r < ROWS` test, so spirv-opt can unroll them and keep the arrays in
+// registers; the driver folds the test once ROWS is specialised.
+#define MAX_ROWS 8u
 
 layout(std430, binding = 3) readonly buffer X { uvec4 x_v4[]; };
 #if DTYPE == DTYPE_F32
@@ -655,14 +697,14 @@ void main() {
   y_off = slot * pc.rows;
 #endif
 
-  float acc[ROWS];
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) acc[r] = 0.0;
+  float acc[MAX_ROWS];
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) acc[r] = 0.0;
 
   for (uint blk = tid; blk < nblocks; blk += WG_SIZE) {
     float xs[32];
     float sum_x;
     load_x(x_elem + blk * 32u, xs, sum_x);
-    [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+    [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) {
       const uint row = mat_row + min(row0 + r, pc.rows - 1u);  // tail rows recompute the last row
       uint w[BITS];
       load_block(row * wpr + blk * BITS, w);
@@ -678,7 +720,7 @@ void main() {
   }
 
 #if USE_SUBGROUP
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) {
     const float s = subgroupAdd(acc[r]);
     if (subgroupElect()) red[r][gl_SubgroupID] = s;
   }
@@ -689,11 +731,11 @@ void main() {
     store_y(y_off + row0 + tid, bad_id ? uintBitsToFloat(0x7fc00000u) : s);
   }
 #else
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) red[r][tid] = acc[r];
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) red[r][tid] = acc[r];
   barrier();
   for (uint s = WG_SIZE / 2u; s > 0u; s >>= 1u) {
     if (tid < s)
-      [[unroll]] for (uint r = 0u; r < ROWS; ++r) red[r][tid] += red[r][tid + s];
+      [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) if (r < ROWS) red[r][tid] += red[r][tid + s];
     barrier();
   }
   if (tid < ROWS && row0 + tid < pc.rows)
