@@ -1,15 +1,20 @@
 // qmm: y[m][rows] = x[m][cols] W^T for m >= a few rows, written once over the
-// ops layer. Compute-bound, so it is a blocked float GEMM: a task owns NB
-// output rows; per K block of KC columns it dequantizes its W tile once into
-// a transposed float panel wT[k][row] (exact: scale*q + bias in float) and runs
-// a T x (RV*N) register-tiled outer-product micro-kernel over every group of T
-// activation rows: each k broadcasts T activations and loads RV weight vectors
-// (BLIS-style). The panel (KC*NB floats) stays in L2; T activation rows in L1.
+// ops layer. Compute-bound, so it is a blocked float GEMM that vectorizes over
+// ACTIVATION rows: x is transposed once per call (xT[k][t], cheap: m*cols),
+// and a task owning NB weight rows dequantizes, per K block of KC columns, its
+// W tile once into a row-major float panel (exact: the reference's weights;
+// no transposition needed). The micro-kernel is a T x (RV*N) register tile:
+// per k it broadcasts T weights and loads RV vectors of N activations,
+// T*RV FMAs (BLIS-style outer product; 6x4 zmm on AVX-512). Results
+// accumulate in a transposed tile yT[row][t] and are written out once.
 // No include guard (see unpack-inl.hpp).
 
 template <class Ops, int Bits, quant_mode Mode, plan Plan>
 struct qmm_kernel {
-  using Dec = chunk_decoder<Ops, Bits, Mode, Plan>;
+  // The panel is written in element order: window/byte chunks (Plan is the
+  // qmv plan and only says the format fits; the panel decoder picks its own).
+  static constexpr plan PanelPlan = Bits == 8 ? plan::byte : plan::window;
+  using Dec = chunk_decoder<Ops, Bits, Mode, PanelPlan>;
   using vf = typename Ops::vf;
   static constexpr int P = Dec::P;
   static constexpr std::size_t N = Ops::N;
@@ -17,49 +22,50 @@ struct qmm_kernel {
   // 32 vector registers (AVX-512): 6x4 accumulators; 16 (AVX2, SSE, NEON): 4x2.
   static constexpr int T = N >= 16 ? 6 : 4;
   static constexpr int RV = N >= 16 ? 4 : (N == 1 ? 4 : 2);
-  static constexpr std::size_t NR = static_cast<std::size_t>(RV) * N;  // rows per micro-kernel
-  static constexpr std::size_t NB = N >= 8 ? 128 : 64;                 // rows per task
+  static constexpr std::size_t MT = static_cast<std::size_t>(RV) * N;  // activation rows per micro-kernel
+  static constexpr std::size_t NB = static_cast<std::size_t>(T) * 16;  // weight rows per task
   static constexpr std::size_t KC = 256;                               // columns per panel
-  static_assert(NB % NR == 0);
 
-  static void micro(const float* const* xr, const float* w, std::size_t kc, float* yb) {
+  /// yT[r][0..MT) += sum_k wp[r][k] * xT[k][0..MT) for r < T.
+  static void micro(const float* wp, const float* xT, std::size_t ldx, std::size_t kc, float* yT,
+                    std::size_t ldy) {
     vf acc[T][RV];
     LOWBIT_UNROLL
-    for (int t = 0; t < T; ++t) LOWBIT_UNROLL
-    for (int v = 0; v < RV; ++v) acc[t][v] = Ops::zero();
+    for (int r = 0; r < T; ++r) LOWBIT_UNROLL
+    for (int v = 0; v < RV; ++v) acc[r][v] = Ops::zero();
     for (std::size_t k = 0; k < kc; ++k) {
-      vf wv[RV];
+      vf xv[RV];
       LOWBIT_UNROLL
-      for (int v = 0; v < RV; ++v) wv[v] = Ops::load(w + k * NB + static_cast<std::size_t>(v) * N);
+      for (int v = 0; v < RV; ++v) xv[v] = Ops::load(xT + k * ldx + static_cast<std::size_t>(v) * N);
       LOWBIT_UNROLL
-      for (int t = 0; t < T; ++t) {
-        const vf xb = Ops::set(xr[t][k]);
+      for (int r = 0; r < T; ++r) {
+        const vf wb = Ops::set(wp[static_cast<std::size_t>(r) * KC + k]);
         LOWBIT_UNROLL
-        for (int v = 0; v < RV; ++v) acc[t][v] = Ops::fma(xb, wv[v], acc[t][v]);
+        for (int v = 0; v < RV; ++v) acc[r][v] = Ops::fma(wb, xv[v], acc[r][v]);
       }
     }
     LOWBIT_UNROLL
-    for (int t = 0; t < T; ++t) LOWBIT_UNROLL
+    for (int r = 0; r < T; ++r) LOWBIT_UNROLL
     for (int v = 0; v < RV; ++v) {
-      float* p = yb + static_cast<std::size_t>(t) * NB + static_cast<std::size_t>(v) * N;
-      Ops::store(Ops::add(Ops::load(p), acc[t][v]), p);
+      float* p = yT + static_cast<std::size_t>(r) * ldy + static_cast<std::size_t>(v) * N;
+      Ops::store(Ops::add(Ops::load(p), acc[r][v]), p);
     }
   }
 
-  /// wT[k][i] = W[r0 + i][kb + k] for k < kc, i < n (rows past n stay zero).
-  static void panel(const Dec& dec, const row_source& src, std::uint8_t* scratch, std::size_t r0,
+  /// wp[i][k] = W[r0 + i][kb + k] for k < kc, i < n (rows n.. stay zero).
+  static void panel(const Dec& dec, const row_source& src, std::uint8_t* rowbuf, std::size_t r0,
                     std::size_t n, std::size_t kb, std::size_t kc, std::size_t gs, const float* sc,
-                    const float* bi, std::size_t gpr, elem_kind rs, float* wT) {
-    alignas(64) float lanes[N];
+                    const float* bi, std::size_t gpr, elem_kind rs, float* wp) {
     for (std::size_t i = 0; i < n; ++i) {
-      const std::uint8_t* row = src.get(r0 + i, scratch);
+      const std::uint8_t* row = src.get(r0 + i, rowbuf);
+      float* out = wp + i * KC;
       for (std::size_t k = 0; k < kc; k += Dec::C) {
         const std::size_t col = kb + k, g = col / gs;
         vf q[P];
         dec(row + col / Dec::C * Dec::bytes, q);
+        const vf s = Ops::set(sc[i * gpr + g]);
         LOWBIT_UNROLL
         for (int p = 0; p < P; ++p) {
-          const vf s = Ops::set(sc[i * gpr + g] * Dec::x_factor(p));
           vf v = Ops::mul(q[p], s);
           if constexpr (affine) {  // the reference's weights: two ops rounded to the scales dtype
             const vf b = Ops::set(bi[i * gpr + g]);
@@ -70,8 +76,7 @@ struct qmm_kernel {
             else
               v = Ops::add(v, b);
           }
-          Ops::store(v, lanes);
-          for (std::size_t j = 0; j < N; ++j) wT[(k + Dec::element(p, j)) * NB + i] = lanes[j];
+          Ops::store(v, out + k + static_cast<std::size_t>(p) * N);
         }
       }
     }
@@ -84,35 +89,32 @@ struct qmm_kernel {
     const std::size_t row_bytes = w.cols * Bits / 8;
     const row_source src{reinterpret_cast<const std::uint8_t*>(w.packed), row_bytes, w.rows * row_bytes,
                          Dec::needs_pad};
+    const std::size_t m_pad = (job.m + MT - 1) / MT * MT;
+    std::vector<float> xT(w.cols * m_pad, 0.0f);
+    for (std::size_t t = 0; t < job.m; ++t)
+      for (std::size_t k = 0; k < w.cols; ++k) xT[k * m_pad + t] = job.x[t * job.x_stride + k];
     const std::size_t blocks = (w.rows + NB - 1) / NB;
-    const std::size_t m_pad = (job.m + T - 1) / T * T;
     job.ex.parallel_for(blocks, [&](std::size_t blk) {
       const Dec dec;
       const std::size_t r0 = blk * NB, n = std::min(NB, w.rows - r0);
       float* sc = scratch<float>(0, 2 * NB * gpr);
       float* bi = sc + NB * gpr;
       for (std::size_t i = 0; i < n; ++i) group_params<Ops>(w, r0 + i, sc + i * gpr, bi + i * gpr);
-      float* wT = scratch<float>(1, KC * NB);
-      float* yb = scratch<float>(2, m_pad * NB + KC);
-      float* zeros = yb + m_pad * NB;
-      std::fill(wT, wT + KC * NB, 0.0f);
-      std::fill(yb, yb + m_pad * NB + KC, 0.0f);
+      float* wp = scratch<float>(1, KC * NB);
+      float* yT = scratch<float>(2, NB * m_pad);
+      std::fill(wp, wp + KC * NB, 0.0f);
+      std::fill(yT, yT + NB * m_pad, 0.0f);
       std::uint8_t* rowbuf = scratch<std::uint8_t>(3, row_bytes + 16);
+      const std::size_t n_pad = (n + T - 1) / T * T;
       for (std::size_t kb = 0; kb < w.cols; kb += KC) {
         const std::size_t kc = std::min(KC, w.cols - kb);
-        panel(dec, src, rowbuf, r0, n, kb, kc, gs, sc, bi, gpr, w.scales_elem, wT);
-        for (std::size_t t0 = 0; t0 < job.m; t0 += T) {
-          const float* xr[T];
-          LOWBIT_UNROLL
-          for (int t = 0; t < T; ++t) {
-            const std::size_t tt = t0 + static_cast<std::size_t>(t);
-            xr[t] = tt < job.m ? job.x + tt * job.x_stride + kb : zeros;
-          }
-          for (std::size_t rs = 0; rs < n; rs += NR) micro(xr, wT + rs, kc, yb + t0 * NB + rs);
-        }
+        panel(dec, src, rowbuf, r0, n, kb, kc, gs, sc, bi, gpr, w.scales_elem, wp);
+        for (std::size_t t0 = 0; t0 < m_pad; t0 += MT)
+          for (std::size_t r = 0; r < n_pad; r += T)
+            micro(wp + r * KC, xT.data() + kb * m_pad + t0, m_pad, kc, yT + r * m_pad + t0, m_pad);
       }
       for (std::size_t t = 0; t < job.m; ++t)
-        std::memcpy(job.y + t * job.y_stride + r0, yb + t * NB, n * sizeof(float));
+        for (std::size_t i = 0; i < n; ++i) job.y[t * job.y_stride + r0 + i] = yT[i * m_pad + t];
     });
   }
 };
