@@ -25,45 +25,56 @@ struct lut_kernel {
     const range_split split(j.rows, 16, c == 1 ? 1 : 4 * c);
     j.ex.parallel_for(split.tasks, [&](std::size_t task) {
       const Dec dec;
-      std::uint8_t* rowbuf = scratch<std::uint8_t>(1, row_bytes + 16);
-      for (std::size_t r = split.begin(task); r < split.end(task); ++r) {
-        const std::uint8_t* row = src.get(r, rowbuf);
-        const auto tab = Ops::load_table16(j.tables + (r / j.group_rows) * 16);
-        for (std::size_t t = 0; t < j.m; ++t) {
-          const float* x = xp + t * j.cols;
-          vf acc[2][P];  // two chains per part: the FMA latency, not the loads, would bound one
+      std::uint8_t* rowbuf = scratch<std::uint8_t>(1, 4 * (row_bytes + 16));
+      std::size_t r = split.begin(task);
+      const std::size_t end = split.end(task);
+      for (; r + 4 <= end; r += 4) rows<4>(j, dec, src, rowbuf, row_bytes, chunks, xp, r);
+      for (; r < end; ++r) rows<1>(j, dec, src, rowbuf, row_bytes, chunks, xp, r);
+    });
+  }
+
+  /// R rows together: each x vector is loaded once per R rows, and the R*P
+  /// accumulators are independent FMA chains.
+  template <int R>
+  static void rows(const lut_job& j, const Dec& dec, const row_source& src, std::uint8_t* rowbuf,
+                   std::size_t row_bytes, std::size_t chunks, const float* xp, std::size_t r0) {
+    const std::uint8_t* rp[R];
+    typename Ops::table16 tab[R];
+    LOWBIT_UNROLL
+    for (int i = 0; i < R; ++i) {
+      const std::size_t r = r0 + static_cast<std::size_t>(i);
+      rp[i] = src.get(r, rowbuf + static_cast<std::size_t>(i) * (row_bytes + 16));
+      tab[i] = Ops::load_table16(j.tables + (r / j.group_rows) * 16);
+    }
+    for (std::size_t t = 0; t < j.m; ++t) {
+      const float* x = xp + t * j.cols;
+      vf acc[R][P];
+      LOWBIT_UNROLL
+      for (int i = 0; i < R; ++i) LOWBIT_UNROLL
+      for (int p = 0; p < P; ++p) acc[i][p] = Ops::zero();
+      for (std::size_t k = 0; k < chunks; ++k) {
+        vf xv[P];
+        LOWBIT_UNROLL
+        for (int p = 0; p < P; ++p) xv[p] = Ops::load(x + (k * P + static_cast<std::size_t>(p)) * N);
+        LOWBIT_UNROLL
+        for (int i = 0; i < R; ++i) {
+          vi cd[P];
+          dec.codes(rp[i] + k * Dec::bytes, cd);
           LOWBIT_UNROLL
-          for (int p = 0; p < P; ++p) acc[0][p] = acc[1][p] = Ops::zero();
-          std::size_t k = 0;
-          for (; k + 2 <= chunks; k += 2) {
-            LOWBIT_UNROLL
-            for (int h = 0; h < 2; ++h) {
-              vi cd[P];
-              dec.codes(row + (k + h) * Dec::bytes, cd);
-              LOWBIT_UNROLL
-              for (int p = 0; p < P; ++p)
-                acc[h][p] =
-                    Ops::fma(Ops::lookup16(tab, cd[p]),
-                             Ops::load(x + ((k + h) * P + static_cast<std::size_t>(p)) * N), acc[h][p]);
-            }
-          }
-          if (k < chunks) {
-            vi cd[P];
-            dec.codes(row + k * Dec::bytes, cd);
-            LOWBIT_UNROLL
-            for (int p = 0; p < P; ++p)
-              acc[0][p] = Ops::fma(Ops::lookup16(tab, cd[p]),
-                                   Ops::load(x + (k * P + static_cast<std::size_t>(p)) * N), acc[0][p]);
-          }
-          vf s = Ops::add(acc[0][0], acc[1][0]);
-          LOWBIT_UNROLL
-          for (int p = 1; p < P; ++p) s = Ops::add(s, Ops::add(acc[0][p], acc[1][p]));
-          float v = Ops::sum(s);
-          if (j.row_scale != nullptr) v *= j.row_scale[r];
-          j.y[t * j.y_stride + r] = v;
+          for (int p = 0; p < P; ++p) acc[i][p] = Ops::fma(Ops::lookup16(tab[i], cd[p]), xv[p], acc[i][p]);
         }
       }
-    });
+      LOWBIT_UNROLL
+      for (int i = 0; i < R; ++i) {
+        vf sum = acc[i][0];
+        LOWBIT_UNROLL
+        for (int p = 1; p < P; ++p) sum = Ops::add(sum, acc[i][p]);
+        const std::size_t r = r0 + static_cast<std::size_t>(i);
+        float v = Ops::sum(sum);
+        if (j.row_scale != nullptr) v *= j.row_scale[r];
+        j.y[t * j.y_stride + r] = v;
+      }
+    }
   }
 
   /// out = table(r)[idx(r, k)] (* scale), rounded once to Out (element-order plans only).

@@ -1,0 +1,134 @@
+// LUT qmv and dequantize against this machine's read bandwidth (DESIGN §7):
+// effective bandwidth = bytes the kernel must move (indices + tables, + the
+// output for dequantize) / time, divided by a streaming sum over >= 1 GiB
+// measured by the same binary. Working sets >= 1 GiB so caches don't flatter.
+//
+//   lowbit-bench-lut-kernels [--gib 1] [--bits 4,2,3,6] [--threads 1,0] [--reps 5]
+//
+// The LUT kernels dispatch on the xsimd architecture this file is compiled
+// for (see kernels/lut_cpu.hpp), so bench/lut/CMakeLists.txt builds it with
+// -march=native; bits > 4 run the reference (reported, not a kernel number).
+#include <lowbit/kernels/lut.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+using namespace lowbit;
+
+struct spawn_executor {
+  std::size_t threads;
+  static void run(void* self, std::size_t n, executor::task_fn fn, void* ctx) {
+    const std::size_t t = std::min(static_cast<spawn_executor*>(self)->threads, n);
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(ctx, i);
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t i = 1; i < t; ++i) pool.emplace_back(work);
+    work();
+    for (auto& th : pool) th.join();
+  }
+  executor get() { return threads <= 1 ? executor{} : executor(this, &run, threads); }
+};
+
+template <class F>
+double best_of(int reps, F&& f) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+/// Streaming read bandwidth: sum of 64-bit words over `bytes`, split over the executor.
+double read_bandwidth(const std::uint8_t* p, std::size_t bytes, const executor& ex, std::size_t tasks, int reps) {
+  std::vector<std::uint64_t> sums(tasks);
+  const double t = best_of(reps, [&] {
+    ex.parallel_for(tasks, [&](std::size_t k) {
+      const std::size_t words = bytes / 8, b = words * k / tasks, e = words * (k + 1) / tasks;
+      const auto* w = reinterpret_cast<const std::uint64_t*>(p);
+      std::uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      std::size_t i = b;
+      for (; i + 4 <= e; i += 4) s0 += w[i], s1 += w[i + 1], s2 += w[i + 2], s3 += w[i + 3];
+      for (; i < e; ++i) s0 += w[i];
+      sums[k] = s0 + s1 + s2 + s3;
+    });
+  });
+  std::uint64_t all = 0;
+  for (auto s : sums) all += s;
+  if (all == 42) std::printf(" ");  // keep the sums alive
+  return static_cast<double>(bytes) / t;
+}
+
+std::vector<int> ints(const std::string& s) {
+  std::vector<int> r;
+  for (std::size_t b = 0; b < s.size();) {
+    const std::size_t e = std::min(s.find(',', b), s.size());
+    r.push_back(std::stoi(s.substr(b, e - b)));
+    b = e + 1;
+  }
+  return r;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  double gib = 1.0;
+  std::vector<int> bits_list = {4, 2, 3, 6}, threads = {1, 0};
+  int reps = 5;
+  for (int a = 1; a + 1 < argc; a += 2) {
+    const std::string k = argv[a], v = argv[a + 1];
+    if (k == "--gib") gib = std::stod(v);
+    else if (k == "--bits") bits_list = ints(v);
+    else if (k == "--threads") threads = ints(v);
+    else if (k == "--reps") reps = std::stoi(v);
+  }
+  const std::size_t bytes = static_cast<std::size_t>(gib * (1ull << 30));
+  std::vector<std::uint8_t> buf(bytes + 64);
+  std::mt19937_64 rng(1);
+  for (std::size_t i = 0; i + 8 <= buf.size(); i += 8) {
+    const std::uint64_t v = rng();
+    std::memcpy(&buf[i], &v, 8);
+  }
+  std::printf("| kernel | bits | shape | threads | s (best of %d) | GB/s moved | read GB/s (stream) | ratio |\n"
+              "|---|---|---|---|---|---|---|---|\n",
+              reps);
+  for (int th : threads) {
+    const std::size_t nth = th == 0 ? std::max(1u, std::thread::hardware_concurrency()) : th;
+    spawn_executor pool{nth};
+    const executor ex = pool.get();
+    const double bw = read_bandwidth(buf.data(), bytes, ex, std::max<std::size_t>(1, 4 * nth), reps);
+    for (int bits : bits_list) {
+      const std::size_t cols = 8192, rows = bytes * 8 / bits / cols / 8 * 8;  // indices fill ~gib GiB
+      std::vector<f16> lut(lut_groups(lut_format{bits, 8}, rows) * lut_entries(lut_format{bits, 8}));
+      for (std::size_t i = 0; i < lut.size(); ++i) lut[i] = f16(static_cast<float>(i % 97) * 0.01f - 0.5f);
+      const lut_matrix<f16> w{buf.data(), lut.data(), rows, cols, lut_format{bits, 8}};
+      std::vector<float> x(cols, 0.5f), y(rows);
+      const double moved = static_cast<double>(lut_index_bytes(w.format, rows, cols) + lut.size() * 2 + cols * 4);
+      const double t = best_of(reps, [&] { qmv(w, x.data(), y.data(), ex); });
+      std::printf("| qmv | %d | %zux%zu | %zu | %.4f | %.2f | %.2f | %.3f |\n", bits, rows, cols, nth, t, moved / t / 1e9,
+                  bw / 1e9, moved / t / bw);
+      std::fflush(stdout);
+      if (bits <= 4) {  // dequantize writes 2 bytes per weight: a smaller matrix keeps memory bounded
+        const std::size_t drows = rows / 8 / 8 * 8;
+        const lut_matrix<f16> d{buf.data(), lut.data(), drows, cols, lut_format{bits, 8}};
+        std::vector<f16> out(drows * cols);
+        const double dmoved = static_cast<double>(lut_index_bytes(d.format, drows, cols) + out.size() * 2);
+        const double td = best_of(reps, [&] { dequantize(d, out.data(), ex); });
+        std::printf("| dequantize->f16 | %d | %zux%zu | %zu | %.4f | %.2f | %.2f | %.3f |\n", bits, drows, cols, nth, td,
+                    dmoved / td / 1e9, bw / 1e9, dmoved / td / bw);
+        std::fflush(stdout);
+      }
+    }
+  }
+  return 0;
+}
