@@ -49,13 +49,18 @@ int main(int argc, char** argv) try {
   const double ms = ctx.dispatch(pipe, {{0, &bp}, {1, &bs}, {2, &bb}, {3, &bx}, {4, &by}}, p,
                                  {static_cast<std::uint32_t>((rows + rows_per_wg - 1) / rows_per_wg), 1, 1});
   ctx.download(by, y.data(), rows * 2);
-  double max_err = 0;
-  for (std::size_t r = 0; r < rows; ++r)
+  double max_err = 0, max_ref = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
     max_err = std::max(max_err, std::fabs(double(lowbit::to_float(y[r])) - lowbit::to_float(ref[r])));
-  std::printf("qmv %zux%zu: %.3f ms, max |gpu - cpu| = %.3g\n", rows, cols, ms, max_err);
+    max_ref = std::max(max_ref, std::fabs(double(lowbit::to_float(ref[r]))));
+  }
+  // The CPU reference rounds each weight to f16 and the output is f16: allow a few f16 ulps.
+  const double rel = max_err / std::max(max_ref, 1e-30);
+  std::printf("qmv %zux%zu: %.3f ms, max |gpu - cpu| = %.3g (%.2g of max |y|)\n", rows, cols, ms, max_err,
+              rel);
   for (auto* b : {&bp, &bs, &bb, &bx, &by}) ctx.destroy(*b);
   ctx.destroy(pipe);
-  return max_err < 0.05 ? 0 : 1;
+  return rel < 4e-3 ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "lowbit-vk-run: %s\n", e.what());
   return 1;
