@@ -323,12 +323,16 @@ constexpr kernel_variant make_variant(std::size_t i) {
     case kernel_kind::lut_qmv:
       v.spec_constants = spec_rows;
       v.workgroup = {128, 1, 1};
-      v.dispatch = k.kind == kernel_kind::gather_qmv ? "x = ceil(rows / ROWS), y = tokens * top_k"
-                                                     : "x = ceil(rows / ROWS)";
+      v.dispatch =
+          k.kind == kernel_kind::gather_qmv
+              ? "x = ceil(rows / ROWS), y = tokens * top_k; cols % 32 == 0, ROWS <= 8, WG_SIZE a power of two"
+          : k.kind == kernel_kind::qmv
+              ? "x = ceil(rows / ROWS); cols % 32 == 0, ROWS <= 8, WG_SIZE a power of two"
+              : "x = ceil(rows / ROWS); ROWS <= 8, WG_SIZE a power of two";
       break;
     case kernel_kind::qmm:
       v.workgroup = {256, 1, 1};
-      v.dispatch = "x = ceil(rows / 64), y = ceil(m / 32)";
+      v.dispatch = "x = ceil(rows / 64), y = ceil(m / 32); cols % 32 == 0";
       break;
     case kernel_kind::dequantize:
       v.spec_constants = spec_wg256;
