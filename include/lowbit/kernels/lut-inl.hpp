@@ -2,7 +2,10 @@
 // decoded in registers by the same chunk decoders as the MLX kernels (the
 // index stream of a row is the same LSB-first stream) and becomes its weight
 // with one 16-entry table lookup (Ops::lookup16: one vpermps on AVX-512).
-// So these kernels cover bits 1-4; wider tables go through the reference.
+// 5- and 6-bit tables are 2 or 4 such tables, indexed by the low 4 bits; the
+// high bits h pick one with 0/1 weights (1-h, h; or the Lagrange basis of
+// {0,1,2,3}), which are exact in float, so the weight is exact too. Bits 7-8
+// go through the reference.
 // No include guard: included inside a backend namespace after unpack-inl.hpp
 // (kernels/lut_cpu.hpp, kernels/lut_highway_targets-inl.hpp).
 
@@ -13,6 +16,42 @@ struct lut_kernel {
   using vi = typename Ops::vi;
   static constexpr int P = Dec::P;
   static constexpr std::size_t N = Ops::N;
+  static constexpr int tables = Bits <= 4 ? 1 : 1 << (Bits - 4);  // 16-entry tables per LUT
+  static_assert(Bits <= 6, "7- and 8-bit LUTs use the reference");
+
+  struct lut16 {
+    typename Ops::table16 t[tables];
+  };
+  static lut16 load_lut(const float* p) {
+    lut16 l;
+    for (int q = 0; q < tables; ++q) l.t[q] = Ops::load_table16(p + 16 * q);
+    return l;
+  }
+  static vf weight(const lut16& l, vi c) {
+    if constexpr (tables == 1) {
+      return Ops::lookup16(l.t[0], c);
+    } else {
+      const vi lo = Ops::band(c, Ops::seti(15));
+      const vf h = Ops::to_f32(Ops::template shr<4>(c));
+      const vf one = Ops::set(1.0f), m1 = Ops::set(-1.0f);
+      if constexpr (tables == 2) {
+        return Ops::fma(Ops::lookup16(l.t[1], lo), h,
+                        Ops::mul(Ops::lookup16(l.t[0], lo), Ops::fma(h, m1, one)));
+      } else {
+        const vf a = Ops::fma(h, m1, one), b = Ops::fma(h, m1, Ops::set(2.0f)),
+                 d = Ops::fma(h, m1, Ops::set(3.0f));
+        const vf hm1 = Ops::add(h, m1), hm2 = Ops::add(h, Ops::set(-2.0f));
+        const vf l0 = Ops::mul(Ops::mul(Ops::mul(a, b), d), Ops::set(1.0f / 6.0f));  // 6 * (1/6)f rounds to 1
+        const vf l1 = Ops::mul(Ops::mul(Ops::mul(h, b), d), Ops::set(0.5f));
+        const vf l2 = Ops::mul(Ops::mul(Ops::mul(h, hm1), d), Ops::set(0.5f));
+        const vf l3 = Ops::mul(Ops::mul(Ops::mul(h, hm1), hm2), Ops::set(1.0f / 6.0f));
+        vf w = Ops::mul(Ops::lookup16(l.t[0], lo), l0);
+        w = Ops::fma(Ops::lookup16(l.t[1], lo), l1, w);
+        w = Ops::fma(Ops::lookup16(l.t[2], lo), l2, w);
+        return Ops::fma(Ops::lookup16(l.t[3], lo), l3, w);
+      }
+    }
+  }
 
   /// y[t][r] = sum_k table(r)[idx(r, k)] * x[t][k] (* row_scale[r]).
   static void matmul(const lut_job& j) {
@@ -39,12 +78,12 @@ struct lut_kernel {
   static void rows(const lut_job& j, const Dec& dec, const row_source& src, std::uint8_t* rowbuf,
                    std::size_t row_bytes, std::size_t chunks, const float* xp, std::size_t r0) {
     const std::uint8_t* rp[R];
-    typename Ops::table16 tab[R];
+    lut16 tab[R];
     LOWBIT_UNROLL
     for (int i = 0; i < R; ++i) {
       const std::size_t r = r0 + static_cast<std::size_t>(i);
       rp[i] = src.get(r, rowbuf + static_cast<std::size_t>(i) * (row_bytes + 16));
-      tab[i] = Ops::load_table16(j.tables + (r / j.group_rows) * 16);
+      tab[i] = load_lut(j.tables + (r / j.group_rows) * 16 * tables);
     }
     for (std::size_t t = 0; t < j.m; ++t) {
       const float* x = xp + t * j.cols;
@@ -61,7 +100,7 @@ struct lut_kernel {
           vi cd[P];
           dec.codes(rp[i] + k * Dec::bytes, cd);
           LOWBIT_UNROLL
-          for (int p = 0; p < P; ++p) acc[i][p] = Ops::fma(Ops::lookup16(tab[i], cd[p]), xv[p], acc[i][p]);
+          for (int p = 0; p < P; ++p) acc[i][p] = Ops::fma(weight(tab[i], cd[p]), xv[p], acc[i][p]);
         }
       }
       LOWBIT_UNROLL
@@ -91,7 +130,7 @@ struct lut_kernel {
       std::uint8_t* rowbuf = scratch<std::uint8_t>(1, row_bytes + 16);
       for (std::size_t r = split.begin(task); r < split.end(task); ++r) {
         const std::uint8_t* row = src.get(r, rowbuf);
-        const auto tab = Ops::load_table16(j.tables + (r / j.group_rows) * 16);
+        const lut16 tab = load_lut(j.tables + (r / j.group_rows) * 16 * tables);
         const vf rs = Ops::set(j.row_scale != nullptr ? j.row_scale[r] : 1.0f);
         const float* cs = j.col_scale != nullptr ? j.col_scale + (r / j.expert_rows) * j.cols : nullptr;
         Out* o = out + r * j.cols;
@@ -101,7 +140,7 @@ struct lut_kernel {
           LOWBIT_UNROLL
           for (int p = 0; p < P; ++p) {
             const std::size_t at = k * Dec::C + static_cast<std::size_t>(p) * N;
-            vf v = Ops::lookup16(tab, cd[p]);
+            vf v = weight(tab, cd[p]);
             if (j.row_scale != nullptr) v = Ops::mul(v, rs);
             if (cs != nullptr) v = Ops::mul(v, Ops::load(cs + at));
             if constexpr (std::is_same_v<Out, f16>)
@@ -149,6 +188,10 @@ struct lut_kernels_for {
         return matmul_bits<3>(j);
       case 4:
         return matmul_bits<4>(j);
+      case 5:
+        return matmul_bits<5>(j);
+      case 6:
+        return matmul_bits<6>(j);
       default:
         return false;
     }
@@ -181,6 +224,10 @@ struct lut_kernels_for {
         return dequant_bits<3>(j);
       case 4:
         return dequant_bits<4>(j);
+      case 5:
+        return dequant_bits<5>(j);
+      case 6:
+        return dequant_bits<6>(j);
       default:
         return false;
     }

@@ -1,7 +1,7 @@
 // Public LUT (palettized) kernels: lowbit::dequantize / qmv / qmm /
 // gather_qmv / gather_qmm overloads for lut_matrix<L> (DESIGN.md §3), plus
 // the LUT format helpers (CoreML iOS16/iOS18 forms, ANEMLL sizes). Values
-// are defined by kernels/reference/lut.hpp; bits 1-4 with byte-aligned rows
+// are defined by kernels/reference/lut.hpp; bits 1-6 with byte-aligned rows
 // run the vector kernels (kernels/lut-inl.hpp) of the chosen backend, other
 // widths the reference. Each takes an optional executor and backend.
 #pragma once
@@ -24,15 +24,16 @@ namespace lowbit {
 
 namespace detail {
 
-/// Each group's table as 16 floats (the vector kernels' lookup16 operand;
-/// only the first 16 entries of wider tables, which those kernels decline).
+/// Each group's table as floats, 16 per 16-entry table (the vector
+/// kernels' lookup16 operands; a 5-bit LUT is 2 tables, 6-bit 4; only 1-6 bits).
 template <class L>
 std::vector<float> lut_tables16(const lut_matrix<L>& w) {
   const std::size_t groups = lut_groups(w.format, w.rows, w.experts), e = lut_entries(w.format);
-  std::vector<float> t(groups * 16, 0.0f);
+  const std::size_t stride = std::max<std::size_t>(16, std::min<std::size_t>(e, 64));
+  std::vector<float> t(groups * stride, 0.0f);
   for (std::size_t g = 0; g < groups; ++g)
-    for (std::size_t i = 0; i < std::min<std::size_t>(e, 16); ++i)
-      t[g * 16 + i] = lut_entry_to_float(w.lut[g * e + i]);
+    for (std::size_t i = 0; i < std::min(e, stride); ++i)
+      t[g * stride + i] = lut_entry_to_float(w.lut[g * e + i]);
   return t;
 }
 
@@ -46,7 +47,7 @@ std::vector<float> lut_scales_f32(const lut_matrix<L>& w) {
 /// Whether the vector kernels may take w at all (they also check the shape).
 template <class L>
 bool lut_vector_path(const lut_matrix<L>& w) {
-  return w.format.bits <= 4 && (w.cols * static_cast<std::size_t>(w.format.bits)) % 8 == 0;
+  return w.format.bits <= 6 && (w.cols * static_cast<std::size_t>(w.format.bits)) % 8 == 0;
 }
 
 /// y[t][r] = W x[t] for one single-expert matrix through the vector kernels.
@@ -95,7 +96,7 @@ bool lut_matmul_vector(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y, 
 }  // namespace detail
 
 /// out[experts*rows*cols] = W (Out = float, f16 or bf16), bit-exact with
-/// reference::dequantize. Bits 1-4 run the vector kernels of backend `b`.
+/// reference::dequantize. Bits 1-6 run the vector kernels of backend `b`.
 template <class L, class Out>
 void dequantize(const lut_matrix<L>& w, Out* out, const executor& ex = {}, backend b = backend::automatic) {
   detail::check_lut_table_type<L>();

@@ -1,6 +1,6 @@
 // The LUT kernels' backends: lut-inl.hpp instantiated over the scalar and
 // xsimd ops (namespace lut_portable). Each entry returns false when the shape
-// is one the vector kernels do not take (bits > 4, or cols not a whole number
+// is one the vector kernels do not take (bits > 6, or cols not a whole number
 // of decoder chunks); the caller then runs the reference.
 #pragma once
 
@@ -22,7 +22,7 @@
 namespace lowbit::kernels {
 
 /// A type-erased LUT job: `rows` stacked rows, indices byte-aligned per row,
-/// each group's table as 16 floats (entries past 2^bits unused).
+/// each group's table as 16 floats per 16-entry table (entries past 2^bits unused).
 struct lut_job {
   const std::uint8_t* indices = nullptr;
   std::size_t rows = 0, cols = 0, group_rows = 1, expert_rows = 1;
