@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
                         def ? (std::to_string(def->seconds / sec) + "x").c_str() : "-",
                         an ? (std::to_string(an->seconds) + " (" + an->method + ")").c_str() : "-",
                         an ? (std::to_string(an->seconds / sec) + "x").c_str() : "-",
-                        an ? std::to_string(mse / an->mse - 1).c_str() : "-");
+                        an ? fmt::format("{:.2e}", mse / an->mse - 1).c_str() : "-");
             std::fflush(stdout);
           }
         }
