@@ -1,0 +1,76 @@
+// Machine baselines for lowbit-bench, compiled for every Highway target and
+// dispatched at run time like the kernels: a streaming read-sum (the read
+// bandwidth every memory-bound kernel is compared with) and an FMA loop with
+// enough independent accumulators to reach the core's fp32 FMA peak.
+#include <cstddef>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "bench/peak.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "bench/peak.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace lowbit_bench::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+float read_sum(const float* p, std::size_t n) {
+  const hn::ScalableTag<float> d;
+  const std::size_t N = hn::Lanes(d);
+  auto a0 = hn::Zero(d), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  std::size_t i = 0;
+  for (; i + 8 * N <= n; i += 8 * N) {
+    a0 = hn::Add(a0, hn::LoadU(d, p + i));
+    a1 = hn::Add(a1, hn::LoadU(d, p + i + N));
+    a2 = hn::Add(a2, hn::LoadU(d, p + i + 2 * N));
+    a3 = hn::Add(a3, hn::LoadU(d, p + i + 3 * N));
+    a4 = hn::Add(a4, hn::LoadU(d, p + i + 4 * N));
+    a5 = hn::Add(a5, hn::LoadU(d, p + i + 5 * N));
+    a6 = hn::Add(a6, hn::LoadU(d, p + i + 6 * N));
+    a7 = hn::Add(a7, hn::LoadU(d, p + i + 7 * N));
+  }
+  float s = hn::GetLane(hn::SumOfLanes(
+      d, hn::Add(hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)), hn::Add(hn::Add(a4, a5), hn::Add(a6, a7)))));
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
+// 12 independent chains: FMA latency 4 x 2 pipes (Zen 4/5, Intel) needs >= 8.
+double fma_flops(std::size_t iters, float* sink) {
+  const hn::ScalableTag<float> d;
+  const auto m = hn::Set(d, 0.999999f), c = hn::Set(d, 1e-7f);
+  auto a0 = hn::Set(d, 1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,
+       a10 = a0, a11 = a0;
+  for (std::size_t i = 0; i < iters; ++i) {
+    a0 = hn::MulAdd(a0, m, c);
+    a1 = hn::MulAdd(a1, m, c);
+    a2 = hn::MulAdd(a2, m, c);
+    a3 = hn::MulAdd(a3, m, c);
+    a4 = hn::MulAdd(a4, m, c);
+    a5 = hn::MulAdd(a5, m, c);
+    a6 = hn::MulAdd(a6, m, c);
+    a7 = hn::MulAdd(a7, m, c);
+    a8 = hn::MulAdd(a8, m, c);
+    a9 = hn::MulAdd(a9, m, c);
+    a10 = hn::MulAdd(a10, m, c);
+    a11 = hn::MulAdd(a11, m, c);
+  }
+  const auto s =
+      hn::Add(hn::Add(hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)), hn::Add(hn::Add(a4, a5), hn::Add(a6, a7))),
+              hn::Add(hn::Add(a8, a9), hn::Add(a10, a11)));
+  *sink = hn::GetLane(hn::SumOfLanes(d, s));
+  return 2.0 * 12.0 * static_cast<double>(hn::Lanes(d)) * static_cast<double>(iters);
+}
+
+}  // namespace lowbit_bench::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace lowbit_bench {
+HWY_EXPORT(read_sum);
+HWY_EXPORT(fma_flops);
+float read_sum(const float* p, std::size_t n) { return HWY_DYNAMIC_DISPATCH(read_sum)(p, n); }
+double fma_flops(std::size_t iters, float* sink) { return HWY_DYNAMIC_DISPATCH(fma_flops)(iters, sink); }
+}  // namespace lowbit_bench
+#endif

@@ -1,0 +1,11 @@
+// Machine baselines (bench/peak.cpp), dispatched to the best SIMD target.
+#pragma once
+
+#include <cstddef>
+
+namespace lowbit_bench {
+/// Sum of p[0, n): streams the array once (read bandwidth).
+float read_sum(const float* p, std::size_t n);
+/// Runs `iters` rounds of independent FMAs; returns the flops done.
+double fma_flops(std::size_t iters, float* sink);
+}  // namespace lowbit_bench
