@@ -14,6 +14,7 @@
 
 #include "lowbit/core/rounding.hpp"
 #include "lowbit/kernels/job.hpp"
+#include "lowbit/kernels/lut_job.hpp"
 #include "lowbit/simd/scalar_ops.hpp"
 
 // SSSE3 adds little over the EMU128 fallback for these kernels and every
@@ -37,10 +38,16 @@ namespace lowbit::kernels {
 HWY_EXPORT(hwy_target_name);
 HWY_EXPORT(hwy_matmul);
 HWY_EXPORT(hwy_dequantize);
+HWY_EXPORT(hwy_lut_matmul);
+HWY_EXPORT(hwy_lut_dequantize);
 
 inline const char* highway_target() { return HWY_DYNAMIC_DISPATCH(hwy_target_name)(); }
 inline void highway_matmul(const matmul_job& j) { HWY_DYNAMIC_DISPATCH(hwy_matmul)(j); }
 inline void highway_dequantize(const dequant_job& j) { HWY_DYNAMIC_DISPATCH(hwy_dequantize)(j); }
+
+/// The LUT kernels on the best Highway target; false: the caller runs the reference.
+inline bool highway_lut_matmul(const lut_job& j) { return HWY_DYNAMIC_DISPATCH(hwy_lut_matmul)(j); }
+inline bool highway_lut_dequantize(const lut_job& j) { return HWY_DYNAMIC_DISPATCH(hwy_lut_dequantize)(j); }
 
 inline kernel_table highway_table() noexcept {
   return {&highway_target, &highway_matmul, &highway_dequantize};

@@ -22,11 +22,15 @@ namespace lowbit::kernels::HWY_NAMESPACE {
 #include "lowbit/kernels/qmm-inl.hpp"
 #include "lowbit/kernels/dequantize-inl.hpp"
 #include "lowbit/kernels/entry-inl.hpp"
+#include "lowbit/kernels/lut-inl.hpp"
 // clang-format on
 
 inline const char* hwy_target_name() { return hwy::TargetName(HWY_TARGET); }
 inline void hwy_matmul(const matmul_job& j) { kernels_for<hwy_ops>::matmul(j); }
 inline void hwy_dequantize(const dequant_job& j) { kernels_for<hwy_ops>::dequantize(j); }
+// The LUT (palettization) kernels share this per-target pass (one per TU).
+inline bool hwy_lut_matmul(const lut_job& j) { return lut_kernels_for<hwy_ops>::matmul(j); }
+inline bool hwy_lut_dequantize(const lut_job& j) { return lut_kernels_for<hwy_ops>::dequantize(j); }
 
 }  // namespace lowbit::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
