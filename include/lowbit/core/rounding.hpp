@@ -20,14 +20,16 @@ inline float round_to(float v) noexcept {
 
 /// Keeps the compiler from contracting `a*b + c` into an FMA (GCC contracts
 /// across statements with -ffp-contract=fast, its default in GNU mode, when the
-/// target has FMA). MLX's golden vectors were made without FMA.
-inline float no_contract(float v) noexcept {
+/// target has FMA). MLX's golden vectors and numpy's results are unfused.
+template <class F>
+inline F no_contract(F v) noexcept {
+  static_assert(std::is_floating_point_v<F>);
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
   __asm__("" : "+x"(v));
 #elif defined(__GNUC__) && defined(__aarch64__)
   __asm__("" : "+w"(v));
 #else
-  volatile float t = v;
+  volatile F t = v;
   v = t;
 #endif
   return v;

@@ -42,20 +42,6 @@ L narrow(double d) noexcept {
   }
 }
 
-/// Keeps i*scale + lo two separately rounded double ops, as numpy computes
-/// them (GCC would otherwise contract them into an FMA on FMA targets).
-inline double no_contract_double(double v) noexcept {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __asm__("" : "+x"(v));
-#elif defined(__GNUC__) && defined(__aarch64__)
-  __asm__("" : "+w"(v));
-#else
-  volatile double t = v;
-  v = t;
-#endif
-  return v;
-}
-
 /// Per-channel divisors s = max|W| over the channel (0 -> 1), rounded to L and
 /// written to `scales_out`; returns them as floats (what the group divides by).
 template <class T, class L>
@@ -225,7 +211,7 @@ class lut_group_solver {
     }
     const double scale = static_cast<double>(range_) / steps_;
     for (int i = 0; i <= steps_; ++i)
-      lut[i] = narrow<L>(no_contract_double(i * scale) + static_cast<double>(lo));
+      lut[i] = narrow<L>(lowbit::detail::no_contract(i * scale) + static_cast<double>(lo));
   }
 
   std::uint8_t uniform_label(T v) const noexcept {
