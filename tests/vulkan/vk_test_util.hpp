@@ -279,7 +279,8 @@ inline std::string capability_mismatch(const lowbit::gpu::kernel_variant& v,
   expect(has(4433), (v.features & feature_storage_16bit) != 0, "StorageBuffer16BitAccess");
   expect(has(4448), (v.features & feature_storage_8bit) != 0, "StorageBuffer8BitAccess");
   expect(has(63), (v.features & feature_subgroup_arithmetic) != 0, "GroupNonUniformArithmetic");
-  for (std::uint32_t c : {9u /*Float16*/, 22u /*Int16*/, 39u /*Int8*/, 11u /*Int64*/, 10u /*Float64*/})
+  expect(has(9), (v.features & feature_shader_float16) != 0, "Float16");
+  for (std::uint32_t c : {22u /*Int16*/, 39u /*Int8*/, 11u /*Int64*/, 10u /*Float64*/})
     if (has(c)) err += "unexpected capability " + std::to_string(c) + "; ";
   return err;
 }

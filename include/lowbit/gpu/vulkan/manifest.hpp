@@ -263,6 +263,7 @@ constexpr std::uint32_t features_of(const variant_key& k) {
   switch (k.kind) {
     case kernel_kind::dequantize:  // 16-bit output goes through uvec4 stores
       if (k.mode == quant_mode::affine && sixteen) f |= feature_storage_16bit;
+      if (k.mode == quant_mode::affine && k.dtype == element::f16) f |= feature_shader_float16;  // f16x2 math
       break;
     case kernel_kind::qmv:
     case kernel_kind::gather_qmv:

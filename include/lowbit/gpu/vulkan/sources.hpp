@@ -36,6 +36,16 @@ inline constexpr std::string_view dequantize = R"lowbit_src(#version 450
 // matrices within maxComputeWorkGroupCount.
 // Dispatch: items = experts*rows*cols/8 (pushed as `count`),
 //           groups = ceil(items / WG_SIZE) -> x = min(groups, 32768), y = ceil(groups / x).
+// Affine (MODE 0) with f16 (DTYPE 1) computes in native f16x2 arithmetic:
+// IEEE f16 multiply and add round exactly as MLX's f16 (q * scale) and
+// (+ bias) do, two codes per instruction. Emulating that rounding in f32 (two
+// add/subtract rounding tricks per code) left the H100 issue-bound at 0.65x of
+// copy bandwidth. MODE/DTYPE as numbers: the #extension must come before the
+// includes' declarations.
+#define F16_MATH (MODE == 0 && DTYPE == 1)
+#if F16_MATH
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 #include "lowbit_common.glsl"
 #include "lowbit_quant.glsl"
 
@@ -44,19 +54,6 @@ layout(constant_id = 0) const uint WG_SIZE = 256;
 
 // Output as 16-byte vectors: an item is 8 values = 2 (f32) or 1 (16-bit) uvec4.
 layout(std430, binding = 4) writeonly buffer Out { uvec4 out_v4[]; };
-
-// Rounds f to binary16 precision (nearest even) staying in float: adding and
-// subtracting M = 1.5 * 2^(e+13) (e = f's exponent, at least -14 for the f16
-// subnormal step 2^-24) makes the float adder round at f16's ulp; results
-// past 65504 become inf. About six ops instead of the integer conversion's
-// dozen with a divergent subnormal branch. M is added through OR and
-// subtracted through XOR with a runtime zero so that no compiler can cancel
-// (f + M) - M. Finite inputs only.
-float round_f16_fast(float f) {
-  uint e = max(floatBitsToUint(f) & 0x7f800000u, 0x38800000u) + 0x06c00000u;  // exponent + 13, mantissa .5
-  precise float r = (f + uintBitsToFloat(e | pc.zero)) - uintBitsToFloat(e ^ pc.zero);
-  return abs(r) >= 65520.0 ? uintBitsToFloat((floatBitsToUint(r) & 0x80000000u) | 0x7f800000u) : r;
-}
 
 // Code j (0..7) of an item whose codes start at bit `off` of the pair (lo, hi).
 uint item_code(uint lo, uint hi, uint off, uint j) {
@@ -74,6 +71,24 @@ void main() {
   const uint lo = packed_u32[wi];
   const uint hi = off + 8u * BITS > 32u ? packed_u32[wi + 1u] : 0u;
   const uint g = item * 8u / GROUP_SIZE;  // 8 codes never straddle a group (GROUP_SIZE >= 16)
+#if F16_MATH
+  // Scale and bias broadcast to both halves of an f16x2.
+  const f16vec2 s2 = unpackFloat2x16(uint(scales[g]) * 0x10001u);
+  const f16vec2 b2 = unpackFloat2x16(uint(biases[g]) * 0x10001u);
+  uvec4 o;
+  [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+    // Codes 2i, 2i+1 ORed into the mantissas of f16 1024 (ulp 1 up to 2048):
+    // (1024 + q) - 1024 = q exactly, no integer -> float conversion.
+    const uint pair = item_code(lo, hi, off, 2u * i) | (item_code(lo, hi, off, 2u * i + 1u) << 16);
+    precise f16vec2 q = unpackFloat2x16(pair | 0x64006400u) - f16vec2(1024.0hf);
+    precise f16vec2 t = q * s2;
+    // The rounded product made opaque with a runtime zero (pc.zero) so that no
+    // compiler fuses it with the bias add into an FMA (one rounding, not MLX's two).
+    precise f16vec2 u = unpackFloat2x16(packFloat2x16(t) | pc.zero) + b2;
+    o[i] = packFloat2x16(u);
+  }
+  out_v4[item] = o;
+#else
   float v[8];
 #if MODE == MODE_AFFINE
   const float s = load_scale(g);
@@ -83,13 +98,8 @@ void main() {
     // fused. `precise` alone does not survive spirv-opt's loop unrolling, so
     // the rounded product is also made opaque with a runtime zero (pc.zero).
     precise float t = small_uint_to_float(item_code(lo, hi, off, j)) * s;
-#if DTYPE == DTYPE_F16
-    precise float u = round_f16_fast(t) + b;
-    v[j] = round_f16_fast(u);
-#else
     precise float u = uintBitsToFloat(floatBitsToUint(round_t(t)) | pc.zero) + b;
     v[j] = u;
-#endif
   }
 #else
 #if MODE == MODE_NVFP4
@@ -107,14 +117,10 @@ void main() {
   out_v4[item * 2u + 1u] = floatBitsToUint(vec4(v[4], v[5], v[6], v[7]));
 #else
   uint o[4];
-#if MODE == MODE_AFFINE && DTYPE == DTYPE_F16
-  // v already holds f16 values exactly: any float -> f16 conversion is exact.
-  [[unroll]] for (uint i = 0u; i < 4u; ++i) o[i] = packHalf2x16(vec2(v[2u * i], v[2u * i + 1u]));
-#else
   [[unroll]] for (uint i = 0u; i < 4u; ++i) o[i] = float_to_t16(v[2u * i]) | (float_to_t16(v[2u * i + 1u]) << 16);
-#endif
   out_v4[item] = uvec4(o[0], o[1], o[2], o[3]);
 #endif
+#endif  // F16_MATH
 }
 )lowbit_src";
 
