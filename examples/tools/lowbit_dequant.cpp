@@ -17,7 +17,8 @@ namespace {
 constexpr const char* usage = R"(usage: lowbit-dequant IN_DIR OUT_DIR [options]
 
 Dequantizes an MLX checkpoint (affine 2-8 bit, mxfp4, mxfp8, nvfp4; mixed precision; MoE
-switch_mlp stacks; sharded) or an FP8-block checkpoint (weight_scale_inv) into plain
+switch_mlp stacks; sharded), a palettized one (X.weight U8 index stream + X.lut tables, as
+lowbit-quantize --lut writes it) or an FP8-block checkpoint (weight_scale_inv) into plain
 Hugging Face safetensors. Unquantized tensors are copied bit-exactly; config.json keeps
 everything except its quantization keys; tokenizer and other files are copied.
 OUT_DIR appears only when the whole run succeeded.
@@ -48,12 +49,19 @@ io::dtype out_dtype(const io::model_tensor& t) {
   if (chosen_dtype) return *chosen_dtype;
   if (t.kind == io::tensor_kind::mlx_quantized && t.format.mode == lowbit::quant_mode::affine)
     return t.scales->type;
+  if (t.kind == io::tensor_kind::lut) return io::dtype::F16;  // the tables' precision
   return io::dtype::BF16;
 }
 
 // Dequantizes rows [r0, r1) of the flattened [experts*rows, cols] tensor into out.
 template <class Out>
 void dequant_rows(const io::model_tensor& t, std::size_t r0, std::size_t r1, Out* out, std::size_t threads) {
+  if (t.kind == io::tensor_kind::lut) {
+    lt::lut_dequant_rows(t, r0, r1, out, [&](std::size_t n, std::size_t g, auto&& f) {
+      lt::parallel_chunks(threads, n, g, f);
+    });
+    return;
+  }
   if (t.kind == io::tensor_kind::fp8_block) {
     const std::size_t scale_cols = (t.cols + t.block_cols - 1) / t.block_cols;
     lt::with_float_type(t.scales->type, [&](auto s) {
@@ -157,7 +165,8 @@ int run(int argc, char** argv) {
     const std::size_t first = p.whole ? 0 : p.expert * rows_per_piece;
     const std::size_t esize = io::dtype_size(p.spec.type);
     std::size_t step = std::max<std::size_t>(1, chunk_bytes / std::max<std::size_t>(1, t.cols * esize));
-    if (t.kind == io::tensor_kind::fp8_block) step = (step + t.block_rows - 1) / t.block_rows * t.block_rows;
+    const std::size_t gran = lt::row_granule(t);
+    step = (step + gran - 1) / gran * gran;
     for (std::size_t r = first; r < first + rows_per_piece; r += step) {
       const std::size_t r1 = std::min(first + rows_per_piece, r + step);
       buf.resize((r1 - r) * t.cols * esize);
@@ -174,6 +183,7 @@ int run(int argc, char** argv) {
   writer.finish();
 
   auto config = io::strip_quantization(cfg.json);
+  if (config.is_object()) config.erase(io::lut_config_key);
   if (chosen_dtype && config.is_object()) config["torch_dtype"] = lt::torch_dtype_name(*chosen_dtype);
   if (!cfg.json.is_null()) lt::write_text(stage.path() / "config.json", config.dump(2) + "\n");
   lt::copy_side_files(in, stage.path(), [](const std::string& name) {

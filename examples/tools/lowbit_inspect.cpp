@@ -43,7 +43,7 @@ void for_each_chunk(const io::model_tensor& t, std::size_t row_begin, std::size_
   std::vector<float> buf;
   const std::size_t cols = std::max<std::size_t>(t.cols, 1);
   std::size_t step = std::max<std::size_t>(1, (4u << 20) / cols);
-  if (t.kind == io::tensor_kind::fp8_block) step = (step + t.block_rows - 1) / t.block_rows * t.block_rows;
+  step = (step + lt::row_granule(t) - 1) / lt::row_granule(t) * lt::row_granule(t);
   for (std::size_t r = row_begin; r < row_end; r += step) {
     const std::size_t r1 = std::min(row_end, r + step), n = (r1 - r) * cols;
     buf.resize(n);
@@ -57,6 +57,10 @@ void for_each_chunk(const io::model_tensor& t, std::size_t row_begin, std::size_
           buf[i] = static_cast<float>(v);
         }
         return 0;
+      });
+    } else if (t.kind == io::tensor_kind::lut) {
+      lt::lut_dequant_rows(t, r, r1, buf.data(), [&](std::size_t m, std::size_t g, auto&& fn) {
+        lt::parallel_chunks(threads, m, g, fn);
       });
     } else if (t.kind == io::tensor_kind::fp8_block) {
       const std::size_t sc = (t.cols + t.block_cols - 1) / t.block_cols;
@@ -122,7 +126,10 @@ int run(int argc, char** argv) {
                                ? fmt::format("{} {}-bit g{}", to_string(cfg.quantization->mode),
                                              cfg.quantization->bits, cfg.quantization->group_size)
                            : cfg.fp8 ? "fp8-block"
-                                     : "none";
+                           : cfg.json.is_object() && cfg.json.contains(io::lut_config_key)
+                               ? fmt::format("lut {}-bit g{}", io::lut_format_for(cfg.json, "")->bits,
+                                             io::lut_format_for(cfg.json, "")->group_size)
+                               : "none";
   auto rows = nlohmann::ordered_json::array();  // added to report at the end (references into an
   // ordered_json die when it grows)
   std::size_t params = 0, stored = 0;
@@ -142,13 +149,17 @@ int run(int argc, char** argv) {
     r["kind"] = std::string(to_string(t.kind));
     r["mode"] = t.kind == io::tensor_kind::mlx_quantized ? std::string(to_string(t.format.mode))
                 : t.kind == io::tensor_kind::fp8_block   ? "fp8-e4m3"
+                : t.kind == io::tensor_kind::lut         ? "lut"
                                                          : "-";
     r["bits"] = t.kind == io::tensor_kind::mlx_quantized ? t.format.bits
                 : t.kind == io::tensor_kind::fp8_block   ? 8
+                : t.kind == io::tensor_kind::lut         ? t.lut.bits
                                                          : static_cast<int>(io::dtype_bits(t.weight->type));
     r["group"] = t.kind == io::tensor_kind::mlx_quantized ? fmt::format("{}", t.format.group_size)
                  : t.kind == io::tensor_kind::fp8_block   ? fmt::format("{}x{}", t.block_rows, t.block_cols)
-                                                          : "-";
+                 : t.kind == io::tensor_kind::lut
+                     ? (t.lut.group_size == 0 ? std::string("tensor") : fmt::format("{}", t.lut.group_size))
+                     : "-";
     r["dtype"] = std::string(to_string(t.kind == io::tensor_kind::plain ? t.weight->type : t.scales->type));
     r["bytes"] = t.stored_bytes();
     const std::size_t n = t.kind == io::tensor_kind::plain ? t.weight->numel() : t.numel();

@@ -2,7 +2,9 @@
 // mxfp4/mxfp8/nvfp4) with the config.json mlx-lm writes; MoE experts stacked into switch_mlp.
 #include <fnmatch.h>
 
+#include <lowbit/core/thread_pool.hpp>
 #include <lowbit/io/checkpoint.hpp>
+#include <lowbit/io/lut_layout.hpp>
 #include <lowbit/io/mlx_config.hpp>
 #include <lowbit/io/safetensors_writer.hpp>
 #include <lowbit/lowbit.hpp>
@@ -37,7 +39,16 @@ options:
                            glob on the module path without ".weight", e.g. '*.v_proj=6' or
                            'lm_head=8,32'; repeatable, the last match wins; recorded in config.json
   --skip PATTERN           leave modules matching PATTERN unquantized (repeatable)
-  --lut B[,G]              palettize instead (not implemented yet)
+  --lut B[,G]              palettize instead: one 2^B-entry f16 table per G consecutive output
+                           rows (default G 8, as ANEMLL; G 0 = one table per tensor/expert),
+                           optimal 1-D k-means (lut_quantize kmeans_optimal). B in 1..8.
+                           Writes X.weight U8 [.., rows, cols*B/8] (CoreML iOS18 LSB-first index
+                           stream) + X.lut F16 [.., rows/G, 2^B] and config.json
+                           "lut_quantization" (layout: include/lowbit/io/lut_layout.hpp).
+                           With --lut, --layer PATTERN=B[,G] sets LUT bits/group per module and
+                           --skip applies; --bits/--group-size/--mode are ignored. Weights whose
+                           rows G does not divide or with cols*B % 8 != 0, and MoE routers, are
+                           copied unpalettized.
   --force                  replace OUT_DIR if it exists
   --threads N              worker threads (default: hardware threads)
   --max-shard-size SIZE    shard limit (default 5GB)
@@ -50,11 +61,12 @@ bool glob(const std::string& pattern, const std::string& s) {
 
 // One output module or tensor. Stacked experts have several sources.
 struct job {
-  std::string out_name;                 // module path for quantized ones, tensor name for plain ones
-  std::vector<io::tensor_ref> sources;  // one, or E experts in order
-  std::optional<quant_format> format;   // nullopt: copy
-  std::size_t rows = 0, cols = 0;       // per source
-  std::vector<std::size_t> out_shape;   // logical shape (stacked: [E, rows, cols])
+  std::string out_name;                   // module path for quantized ones, tensor name for plain ones
+  std::vector<io::tensor_ref> sources;    // one, or E experts in order
+  std::optional<quant_format> format;     // nullopt: copy (unless lut)
+  std::size_t rows = 0, cols = 0;         // per source
+  std::vector<std::size_t> out_shape;     // logical shape (stacked: [E, rows, cols])
+  std::optional<lowbit::lut_format> lut;  // palettized (--lut)
 };
 
 // "P.experts.E.X.weight" → ("P.switch_mlp.X'.weight", E), X' mapping Mixtral's w1/w2/w3.
@@ -70,6 +82,45 @@ std::optional<std::pair<std::string, std::size_t>> stacked_name(const std::strin
                    static_cast<std::size_t>(std::stoul(m[2]))};
 }
 
+// "B[,G]" → LUT format; G defaults to 8 output rows per table (ANEMLL's default), 0 = per tensor.
+lowbit::lut_format parse_lut(const std::string& s, const char* what) {
+  static const std::regex re(R"(^(\d+)(?:,(\d+))?$)");
+  std::smatch m;
+  if (!std::regex_match(s, m, re))
+    throw lt::usage_error(fmt::format("{} expects BITS[,GROUP], got '{}'", what, s));
+  lowbit::lut_format f;
+  f.bits = std::stoi(m[1]);
+  f.group_size = m[2].matched ? std::stoul(m[2]) : 8;
+  lowbit::validate(f);
+  return f;
+}
+
+// Palettizes every source (expert) of j whole: a table's optimum needs all of its rows, and a
+// per-tensor table all of the matrix. Index streams are written first, then the tables.
+void palettize(const job& j, const lowbit::lut_format& f, const lowbit::executor& ex,
+               io::checkpoint_writer& writer, lt::progress& bar) {
+  std::vector<lowbit::f16> tables;
+  lt::with_float_type(j.sources[0]->type, [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> scratch;
+    std::vector<std::uint8_t> indices(lowbit::lut_index_bytes(f, j.rows, j.cols));
+    std::vector<lowbit::f16> lut(lowbit::lut_groups(f, j.rows) * lowbit::lut_entries(f));
+    lowbit::lut_options o;
+    o.method = lowbit::lut_method::kmeans_optimal;
+    o.exec = ex;
+    for (const auto& src : j.sources) {
+      const T* w = lt::aligned_rows<T>(src, j.cols, 0, j.rows, scratch);
+      lowbit::lut_quantize(f, w, j.rows, j.cols, indices.data(), lut.data(), o);
+      writer.append(std::as_bytes(std::span(indices)));
+      tables.insert(tables.end(), lut.begin(), lut.end());
+      bar.add(src->nbytes());
+      src.file->release(*src.info);
+    }
+    return 0;
+  });
+  writer.append(std::as_bytes(std::span(tables)));
+}
+
 int run(int argc, char** argv) {
   lt::arguments args(argc, argv,
                      {"bits", "group-size", "mode", "layer", "skip", "lut", "threads", "max-shard-size"},
@@ -79,7 +130,6 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (args.positional().size() != 2) throw lt::usage_error("expected IN_DIR and OUT_DIR");
-  if (args.has("lut")) throw lowbit::error("--lut is not implemented yet (needs lowbit::lut_quantize)");
   const lt::fs::path in = args.positional()[0], out = args.positional()[1];
   const quant_mode mode = lowbit::parse_quant_mode(args.get("mode", "affine"));
   quant_format global = lowbit::default_format(mode);
@@ -87,7 +137,7 @@ int run(int argc, char** argv) {
   global.group_size = static_cast<int>(args.get_int("group-size", global.group_size, 1, 4096));
   lowbit::validate(global);
   std::vector<std::pair<std::string, quant_format>> layer_rules;
-  for (const auto& r : args.all("layer")) {
+  for (const auto& r : args.has("lut") ? std::vector<std::string>{} : args.all("layer")) {
     static const std::regex re(R"(^(.+)=(\d+)(?:,(\d+))?$)");
     std::smatch m;
     if (!std::regex_match(r, m, re))
@@ -97,6 +147,15 @@ int run(int argc, char** argv) {
     if (m[3].matched) f.group_size = std::stoi(m[3]);
     lowbit::validate(f);
     layer_rules.emplace_back(m[1], f);
+  }
+  std::optional<lowbit::lut_format> lut_global;
+  std::vector<std::pair<std::string, lowbit::lut_format>> lut_rules;
+  if (args.has("lut")) {
+    lut_global = parse_lut(args.get("lut"), "--lut");
+    for (const auto& r : args.all("layer")) {
+      const auto eq = r.rfind('=');
+      lut_rules.emplace_back(r.substr(0, eq), parse_lut(r.substr(eq + 1), "--layer"));
+    }
   }
   const auto skips = args.all("skip");
   const auto threads = static_cast<std::size_t>(
@@ -117,15 +176,16 @@ int run(int argc, char** argv) {
     if (cfg.tie_word_embeddings && name == "lm_head.weight") continue;
     if (const auto st = stacked_name(name)) {
       auto [it, fresh] = stack_index.emplace(st->first, jobs.size());
-      if (fresh) jobs.push_back({st->first, {}, std::nullopt, 0, 0, {}});
+      if (fresh) jobs.push_back({st->first, {}, std::nullopt, 0, 0, {}, std::nullopt});
       auto& j = jobs[it->second];
       if (st->second >= j.sources.size()) j.sources.resize(st->second + 1);
       j.sources[st->second] = t;
       continue;
     }
-    jobs.push_back({name, {t}, std::nullopt, 0, 0, t->shape});
+    jobs.push_back({name, {t}, std::nullopt, 0, 0, t->shape, std::nullopt});
   }
   std::map<std::string, std::optional<quant_format>> overrides;
+  std::map<std::string, std::optional<lowbit::lut_format>> lut_overrides;
   for (auto& j : jobs) {
     const auto& first = j.sources.empty() ? io::tensor_ref{} : j.sources[0];
     for (std::size_t e = 0; e < j.sources.size(); ++e)
@@ -144,6 +204,21 @@ int run(int argc, char** argv) {
       continue;
     const std::string mod(module);
     if (std::any_of(skips.begin(), skips.end(), [&](const auto& p) { return glob(p, mod); })) continue;
+    if (lut_global) {
+      if (mod.ends_with(".mlp.gate") || mod.ends_with(".block_sparse_moe.gate")) continue;
+      auto lf = *lut_global;
+      for (const auto& [pattern, rf] : lut_rules)
+        if (glob(pattern, mod)) lf = rf;
+      j.rows = first->shape[0];
+      j.cols = first->shape[1];
+      if ((lf.group_size != 0 && j.rows % lf.group_size != 0) ||
+          j.cols * static_cast<std::size_t>(lf.bits) % 8 != 0)
+        continue;
+      j.lut = lf;
+      j.out_name = mod;
+      if (lf.bits != lut_global->bits || lf.group_size != lut_global->group_size) lut_overrides[mod] = lf;
+      continue;
+    }
     quant_format f = global;
     const bool router = mod.ends_with(".mlp.gate") || mod.ends_with(".block_sparse_moe.gate");
     if (router && mode == quant_mode::affine) f = {quant_mode::affine, 8, 64};
@@ -162,6 +237,13 @@ int run(int argc, char** argv) {
   std::vector<io::tensor_spec> specs;
   for (const auto& j : jobs) {
     const auto type = j.sources[0]->type;
+    if (j.lut) {
+      const std::vector<std::size_t> lead(j.out_shape.begin(), j.out_shape.end() - 2);
+      specs.push_back(
+          {j.out_name + ".weight", io::dtype::U8, io::lut_index_shape(lead, j.rows, j.cols, *j.lut)});
+      specs.push_back({j.out_name + ".lut", io::dtype::F16, io::lut_table_shape(lead, j.rows, *j.lut)});
+      continue;
+    }
     if (!j.format) {
       specs.push_back({j.out_name, type, j.out_shape});
       continue;
@@ -189,7 +271,12 @@ int run(int argc, char** argv) {
   for (const auto& j : jobs)
     for (const auto& s : j.sources) total_in += s->nbytes();
   lt::progress bar("lowbit-quantize", total_in);
+  lowbit::thread_pool pool(threads);
   for (const auto& j : jobs) {
+    if (j.lut) {
+      palettize(j, *j.lut, pool.get(), writer, bar);
+      continue;
+    }
     if (!j.format) {
       for (const auto& s : j.sources) {
         writer.append(s.bytes());
@@ -244,9 +331,13 @@ int run(int argc, char** argv) {
   writer.finish();
 
   auto config = cfg.json;
-  const auto q = io::quantization_json(global, overrides);
-  config["quantization"] = q;
-  config["quantization_config"] = q;
+  if (lut_global) {
+    config[io::lut_config_key] = io::lut_quantization_json(*lut_global, "kmeans_optimal", lut_overrides);
+  } else {
+    const auto q = io::quantization_json(global, overrides);
+    config["quantization"] = q;
+    config["quantization_config"] = q;
+  }
   lt::write_text(stage.path() / "config.json", config.dump(2) + "\n");
   lt::copy_side_files(in, stage.path(), [](const std::string& name) {
     return name != "config.json" && name != io::checkpoint::index_name && !name.ends_with(".safetensors") &&
@@ -254,11 +345,19 @@ int run(int argc, char** argv) {
   });
   stage.commit();
   std::size_t quantized = 0;
-  for (const auto& j : jobs) quantized += j.format.has_value();
-  fmt::print(stderr,
-             "lowbit-quantize: {} modules quantized ({} {}-bit g{}, {} overrides), {} tensors copied -> {}\n",
-             quantized, to_string(global.mode), global.bits, global.group_size, overrides.size(),
-             jobs.size() - quantized, out.string());
+  for (const auto& j : jobs) quantized += j.format.has_value() || j.lut.has_value();
+  if (lut_global)
+    fmt::print(stderr,
+               "lowbit-quantize: {} modules palettized (LUT {}-bit, {} rows per table, {} overrides), {} "
+               "tensors copied -> {}\n",
+               quantized, lut_global->bits, lut_global->group_size, lut_overrides.size(),
+               jobs.size() - quantized, out.string());
+  else
+    fmt::print(
+        stderr,
+        "lowbit-quantize: {} modules quantized ({} {}-bit g{}, {} overrides), {} tensors copied -> {}\n",
+        quantized, to_string(global.mode), global.bits, global.group_size, overrides.size(),
+        jobs.size() - quantized, out.string());
   return 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include <lowbit/core/half.hpp>
 #include <lowbit/io/model.hpp>
+#include <lowbit/kernels/lut.hpp>
 
 #include <cstring>
 #include <optional>
@@ -73,6 +74,33 @@ const T* aligned_rows(const io::tensor_ref& t, std::size_t per_row, std::size_t 
   scratch.resize((r1 - r0) * per_row);
   std::memcpy(static_cast<void*>(scratch.data()), p, scratch.size() * sizeof(T));
   return scratch.data();
+}
+
+/// Rows that must stay together when a tensor is processed in row chunks (a LUT group).
+inline std::size_t row_granule(const io::model_tensor& t) {
+  if (t.kind == io::tensor_kind::fp8_block) return t.block_rows;
+  if (t.kind == io::tensor_kind::lut) return lut_rows_per_group(t.lut, t.rows);
+  return 1;
+}
+
+/// Dequantizes rows [r0, r1) (multiples of row_granule) of the flattened [experts*rows, cols]
+/// palettized tensor t into out.
+template <class Out, class Par>
+void lut_dequant_rows(const io::model_tensor& t, std::size_t r0, std::size_t r1, Out* out, Par&& par) {
+  const std::size_t g = row_granule(t), bpr = t.cols * static_cast<std::size_t>(t.lut.bits) / 8;
+  const std::size_t entries = lut_entries(t.lut);
+  const auto* idx = reinterpret_cast<const std::uint8_t*>(t.weight.bytes().data());
+  with_float_type(t.scales->type, [&](auto tag) {
+    using L = decltype(tag);
+    std::vector<L> scratch;
+    const L* lut = aligned_rows<L>(t.scales, entries, r0 / g, r1 / g, scratch);
+    par(r1 - r0, g, [&](std::size_t a, std::size_t b) {
+      const lowbit::lut_matrix<L> m{idx + (r0 + a) * bpr, lut + a / g * entries, b - a, t.cols,
+                                    lowbit::lut_format{t.lut.bits, g}};
+      lowbit::dequantize(m, out + a * t.cols);
+    });
+    return 0;
+  });
 }
 
 }  // namespace lowbit::tools

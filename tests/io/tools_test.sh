@@ -6,6 +6,7 @@
 set -uo pipefail
 bin=$1 data=$2 work=$3
 golden=$(cd "$(dirname "$0")/../data" && pwd)
+checker=$(cd "$(dirname "$0")" && pwd)/lut_check.py
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 fails=0 checks=0
 ok() { checks=$((checks + 1)); echo "ok   $1"; }
@@ -125,6 +126,37 @@ expect_fail "quantize a quantized model" "already quantized" out11 "$bin/lowbit-
 # Disk full: a 1 MB file-size limit makes writes fail (EFBIG, as ENOSPC would).
 expect_fail "disk full" "failed" out12 bash -c "ulimit -f 1024; trap '' XFSZ; exec '$bin/lowbit-dequant' q4 out12 --dtype f32"
 [[ -z $(ls -A | grep '\.tmp-') ]] && ok "no temporaries left behind" || bad "temporaries left: $(ls -A | grep '\.tmp-')"
+
+# LUT (palettized) checkpoints: quantize --lut, inspect, dequantize, independent check (lut_check.py).
+for spec in "4 4,8 0.12" "6,8 6,8 0.03"; do
+  read -r arg want bound <<<"$spec"; d=lut_${arg/,/_}
+  "$bin/lowbit-quantize" "$sample" "$d" --lut "$arg" 2>/dev/null && "$bin/lowbit-dequant" "$d" "${d}_f32" --dtype f32 2>/dev/null \
+    && python3 "$checker" "$sample" "$d" "${d}_f32" "$bound" "$want" && ok "LUT --lut $arg round trip" || bad "LUT --lut $arg round trip"
+done
+"$bin/lowbit-inspect" lut_4 --json > lut_inspect.json && python3 - <<'PY' && ok "inspect LUT" || bad "inspect LUT"
+import json; r = json.load(open("lut_inspect.json"))
+rows = {t["name"]: t for t in r["tensors"]} if "tensors" in r else {t["name"]: t for t in r["layers"]}
+q = rows["model.layers.0.self_attn.q_proj.weight"]
+assert (q["mode"], q["bits"], q["group"], q["shape"]) == ("lut", 4, "8", [256, 256]), q
+PY
+"$bin/lowbit-quantize" "$sample" lut_mixed --lut 4,0 --layer '*.v_proj=8,16' --skip 'model.embed_tokens' 2>/dev/null \
+  && "$bin/lowbit-dequant" lut_mixed lut_mixed_out 2>/dev/null && python3 - <<'PY' && ok "LUT per-tensor, overrides, --skip" || bad "LUT per-tensor, overrides, --skip"
+import json; q = json.load(open("lut_mixed/config.json"))["lut_quantization"]
+assert q["group_size"] == 0 and q["model.layers.0.self_attn.v_proj"] == {"bits": 8, "group_size": 16}, q
+assert "lut_quantization" not in json.load(open("lut_mixed_out/config.json"))
+h = open("lut_mixed/model.safetensors", "rb").read(20000).decode("latin1")
+assert '"model.embed_tokens.lut"' not in h and '"model.layers.0.self_attn.q_proj.lut"' in h
+PY
+cp -r lut_4 lut_badshape && python3 - <<'PY'
+import json, struct
+p = "lut_badshape/model.safetensors"; b = open(p, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n])
+t = h["model.layers.0.self_attn.q_proj.lut"]; t["shape"] = [t["shape"][1], t["shape"][0]]   # same bytes, wrong layout
+s = json.dumps(h).encode(); s += b" " * (-len(s) % 8); open(p, "wb").write(struct.pack("<Q", len(s)) + s + b[8 + n:])
+PY
+expect_fail "LUT shape mismatch" "q_proj.weight' [256, 128] does not match its LUT [16, 32]" out13 "$bin/lowbit-dequant" lut_badshape out13
+cp -r lut_4 lut_badcfg && sed -i 's/"bits": 4,/"bits": 6,/' lut_badcfg/config.json
+expect_fail "LUT config bits vs table" "says 6 bits" out14 "$bin/lowbit-inspect" lut_badcfg --json
+expect_fail "bad --lut" "--lut expects BITS[,GROUP]" out15 "$bin/lowbit-quantize" "$sample" out15 --lut 4x
 
 echo "tools_test: $((checks - fails))/$checks passed"
 [[ $fails -eq 0 ]]

@@ -1,10 +1,13 @@
 // Walking a checkpoint: which tensors are MLX-quantized (weight + scales [+ biases]), which
 // are FP8-block (weight + weight_scale_inv), which are plain — with every shape checked.
 // As in mlx-lm, the presence of "X.scales" is what makes X quantized; config.json only says how.
+// Likewise "X.lut" makes X palettized (layout in io/lut_layout.hpp).
 #pragma once
 
+#include <lowbit/format/lut.hpp>
 #include <lowbit/format/quant_format.hpp>
 #include <lowbit/io/checkpoint.hpp>
+#include <lowbit/io/lut_layout.hpp>
 #include <lowbit/io/mlx_config.hpp>
 
 #include <string>
@@ -13,7 +16,7 @@
 
 namespace lowbit::io {
 
-enum class tensor_kind { plain, mlx_quantized, fp8_block };
+enum class tensor_kind { plain, mlx_quantized, fp8_block, lut };
 
 constexpr std::string_view to_string(tensor_kind k) {
   switch (k) {
@@ -23,6 +26,8 @@ constexpr std::string_view to_string(tensor_kind k) {
       return "mlx";
     case tensor_kind::fp8_block:
       return "fp8-block";
+    case tensor_kind::lut:
+      return "lut";
   }
   return "?";
 }
@@ -32,8 +37,10 @@ struct model_tensor {
   tensor_kind kind = tensor_kind::plain;
   std::string name;           // e.g. "model.layers.0.mlp.down_proj.weight"
   tensor_ref weight;          // the stored tensor (packed uint32 / e4m3 / plain)
-  tensor_ref scales, biases;  // mlx: scales (+ biases, affine); fp8: weight_scale_inv in `scales`
+  tensor_ref scales, biases;  // mlx: scales (+ biases, affine); fp8: weight_scale_inv in `scales`;
+                              // lut: the tables "X.lut" in `scales`
   quant_format format;        // mlx only
+  lut_format lut;             // lut only: bits, output rows per table
   std::size_t block_rows = 0, block_cols = 0;  // fp8 only
   std::size_t experts = 1, rows = 0,
               cols = 0;            // logical [experts, rows, cols] (experts = product of leading dims)
@@ -135,6 +142,25 @@ inline model_tensor plan_fp8(const checkpoint& ck, const model_config& cfg, std:
   return t;
 }
 
+inline model_tensor plan_lut(const checkpoint& ck, const nlohmann::ordered_json& config,
+                             std::string_view module, tensor_ref w, tensor_ref l) {
+  model_tensor t;
+  t.kind = tensor_kind::lut;
+  t.name = std::string(module) + ".weight";
+  t.weight = w;
+  t.scales = l;
+  const auto where = fmt::format("lowbit::io::model '{}': '{}'", ck.dir().string(), t.name);
+  const auto sh = lut_logical_shape(where, w->type, w->shape, l->type, l->shape, t.lut);
+  t.shape = sh;
+  t.rows = sh[sh.size() - 2];
+  t.cols = sh.back();
+  for (std::size_t i = 0; i + 2 < sh.size(); ++i) t.experts *= sh[i];
+  if (const auto f = lut_format_for(config, module); f && f->bits != t.lut.bits)
+    fail("{}: config.json \"lut_quantization\" says {} bits, but '{}' {} has {} entries per table", where,
+         f->bits, l->name, shape_str(l->shape), l->shape.back());
+  return t;
+}
+
 }  // namespace detail
 
 /// Every logical tensor of the checkpoint, in checkpoint order; scales/biases/scale_inv are folded
@@ -144,7 +170,7 @@ inline std::vector<model_tensor> plan_model(const checkpoint& ck, const model_co
   for (const auto& name : ck.names()) {
     std::string_view module;
     const auto ref = ck.at(name);
-    if (detail::strip_suffix(name, ".scales", module) ||
+    if (detail::strip_suffix(name, ".scales", module) || detail::strip_suffix(name, ".lut", module) ||
         detail::strip_suffix(name, ".weight_scale_inv", module)) {
       if (!ck.contains(std::string(module) + ".weight"))
         detail::fail("lowbit::io::model '{}': '{}' has no matching '{}.weight'", ck.dir().string(), name,
@@ -156,6 +182,10 @@ inline std::vector<model_tensor> plan_model(const checkpoint& ck, const model_co
     if (detail::strip_suffix(name, ".weight", module)) {
       if (const auto s = ck.find(std::string(module) + ".scales"); s.file) {
         out.push_back(detail::plan_mlx(ck, cfg, module, ref, s));
+        continue;
+      }
+      if (const auto l = ck.find(std::string(module) + ".lut"); l.file) {
+        out.push_back(detail::plan_lut(ck, cfg.json, module, ref, l));
         continue;
       }
       if (const auto s = ck.find(std::string(module) + ".weight_scale_inv"); s.file) {
