@@ -19,6 +19,9 @@
 #include "lowbit/simd/backend.hpp"
 #include "lowbit/simd/scalar_ops.hpp"
 #include "lowbit/simd/xsimd_ops.hpp"
+#ifndef LOWBIT_REFERENCE_KERNELS
+#include "lowbit/kernels/highway.hpp"
+#endif
 
 namespace lowbit::kernels {
 
@@ -33,20 +36,28 @@ namespace lut_portable {
 
 namespace lowbit::kernels {
 
-// Highway 1.0.3's foreach_target.h has an include guard: one per-target pass
-// per translation unit, and kernels/highway.hpp owns it. Until that pass also
-// instantiates lut-inl.hpp (two lines there: see the LUT issue report), the
-// highway backend runs these kernels over xsimd at the translation unit's
-// architecture, like the xsimd backend.
+// The highway backend runs the LUT kernels from kernels/highway.hpp's per-target
+// pass (Highway 1.0.3's foreach_target.h allows one pass per translation unit),
+// with the target chosen at run time. Under LOWBIT_REFERENCE_KERNELS that pass
+// is not compiled and the highway backend falls back to xsimd at the
+// translation unit's architecture, like the xsimd backend.
 using lut_xsimd_ops = simd::xsimd_ops<xsimd::default_arch>;
 
 /// Runs the job on backend `b`; false: the caller must use the reference.
 inline bool run_lut_matmul(const lut_job& j, backend b) {
-  if (resolve(b) == backend::scalar) return lut_portable::lut_kernels_for<simd::scalar_ops>::matmul(j);
+  const backend r = resolve(b);
+  if (r == backend::scalar) return lut_portable::lut_kernels_for<simd::scalar_ops>::matmul(j);
+#ifndef LOWBIT_REFERENCE_KERNELS
+  if (r == backend::highway) return highway_lut_matmul(j);
+#endif
   return lut_portable::lut_kernels_for<lut_xsimd_ops>::matmul(j);
 }
 inline bool run_lut_dequantize(const lut_job& j, backend b) {
-  if (resolve(b) == backend::scalar) return lut_portable::lut_kernels_for<simd::scalar_ops>::dequantize(j);
+  const backend r = resolve(b);
+  if (r == backend::scalar) return lut_portable::lut_kernels_for<simd::scalar_ops>::dequantize(j);
+#ifndef LOWBIT_REFERENCE_KERNELS
+  if (r == backend::highway) return highway_lut_dequantize(j);
+#endif
   return lut_portable::lut_kernels_for<lut_xsimd_ops>::dequantize(j);
 }
 
