@@ -78,4 +78,78 @@ struct kernel_variant {
   std::uint32_t features;                  // bit mask of `feature`
 };
 
+constexpr std::string_view kernel_name(kernel_kind k) {
+  switch (k) {
+    case kernel_kind::dequantize:
+      return "dequantize";
+    case kernel_kind::qmv:
+      return "qmv";
+    case kernel_kind::qmm:
+      return "qmm";
+    case kernel_kind::gather_qmv:
+      return "gather_qmv";
+    case kernel_kind::lut_dequantize:
+      return "lut_dequantize";
+    case kernel_kind::lut_qmv:
+      return "lut_qmv";
+    case kernel_kind::copy:
+      return "copy";
+  }
+  return "?";
+}
+constexpr std::string_view element_name(element t) {
+  switch (t) {
+    case element::u8:
+      return "u8";
+    case element::u16:
+      return "u16";
+    case element::u32:
+      return "u32";
+    case element::f16:
+      return "f16";
+    case element::bf16:
+      return "bf16";
+    case element::f32:
+      return "f32";
+  }
+  return "?";
+}
+/// Kernels over MLX-quantized weights (as opposed to LUT and copy kernels).
+constexpr bool is_quant(kernel_kind k) {
+  return k == kernel_kind::dequantize || k == kernel_kind::qmv || k == kernel_kind::gather_qmv ||
+         k == kernel_kind::qmm;
+}
+constexpr bool is_lut(kernel_kind k) { return k == kernel_kind::lut_dequantize || k == kernel_kind::lut_qmv; }
+
+namespace detail {
+
+/// Decimal text of the small numbers variant names and defines use (bits, group sizes).
+constexpr std::string_view decimal(int v) {
+  constexpr std::array<std::string_view, 9> small = {"0", "1", "2", "3", "4", "5", "6", "7", "8"};
+  if (v >= 0 && v <= 8) return small[static_cast<std::size_t>(v)];
+  return v == 16 ? "16" : v == 32 ? "32" : v == 64 ? "64" : v == 128 ? "128" : "?";
+}
+
+/// The out-of-line parts of a variant (its name text, defines / template
+/// arguments, bindings), built at compile time by each language's manifest.
+template <std::size_t NameChars, std::size_t MaxDefines, std::size_t MaxBindings = 6>
+struct variant_storage {
+  std::array<char, NameChars> name{};
+  std::size_t name_len = 0;
+  std::array<define, MaxDefines> defines{};
+  std::size_t n_defines = 0;
+  std::array<binding, MaxBindings> bindings{};
+  std::size_t n_bindings = 0;
+
+  constexpr void append(std::string_view s) {
+    for (char c : s) name[name_len++] = c;
+  }
+  constexpr void def(std::string_view n, std::string_view v) { defines[n_defines++] = {n, v}; }
+  constexpr void bind(std::uint32_t i, buffer_role r, element t, access a) {
+    bindings[n_bindings++] = {i, r, t, a};
+  }
+};
+
+}  // namespace detail
+
 }  // namespace lowbit::gpu

@@ -133,11 +133,6 @@ inline constexpr std::size_t n_quant = n_formats * dtypes.size() * 4;  // dequan
 inline constexpr std::size_t n_lut = 8 * dtypes.size() * 2;            // lut_dequantize, lut_qmv
 inline constexpr std::size_t n_variants = n_quant + n_lut;
 
-constexpr bool is_quant(kernel_kind k) {
-  return k == kernel_kind::dequantize || k == kernel_kind::qmv || k == kernel_kind::gather_qmv ||
-         k == kernel_kind::qmm;
-}
-
 constexpr std::array<variant_key, n_variants> make_keys() {
   std::array<variant_key, n_variants> keys{};
   std::size_t i = 0;
@@ -158,81 +153,37 @@ constexpr std::array<variant_key, n_variants> make_keys() {
   return keys;
 }
 
-constexpr std::string_view num(int v) {
-  constexpr std::array<std::string_view, 9> small = {"0", "1", "2", "3", "4", "5", "6", "7", "8"};
-  if (v >= 0 && v <= 8) return small[static_cast<std::size_t>(v)];
-  return v == 16 ? "16" : v == 32 ? "32" : v == 64 ? "64" : v == 128 ? "128" : "?";
-}
-constexpr std::string_view dtype_name(element t) {
-  return t == element::f32 ? "f32" : t == element::f16 ? "f16" : "bf16";
-}
 constexpr std::string_view msl_type(element t) {
   return t == element::f32 ? "float" : t == element::f16 ? "half" : "bfloat";
 }
-constexpr std::string_view kind_name(kernel_kind k) {
-  switch (k) {
-    case kernel_kind::dequantize:
-      return "dequantize";
-    case kernel_kind::qmv:
-      return "qmv";
-    case kernel_kind::qmm:
-      return "qmm";
-    case kernel_kind::gather_qmv:
-      return "gather_qmv";
-    case kernel_kind::lut_dequantize:
-      return "lut_dequantize";
-    case kernel_kind::lut_qmv:
-      return "lut_qmv";
-    case kernel_kind::copy:
-      return "copy";
-  }
-  return "?";
-}
-
-/// The out-of-line parts of a variant (name text, template arguments, bindings).
-struct variant_storage {
-  std::array<char, 40> name{};
-  std::size_t name_len = 0;
-  std::array<define, 4> defines{};
-  std::size_t n_defines = 0;
-  std::array<binding, 6> bindings{};
-  std::size_t n_bindings = 0;
-
-  constexpr void append(std::string_view s) {
-    for (char c : s) name[name_len++] = c;
-  }
-  constexpr void def(std::string_view n, std::string_view v) { defines[n_defines++] = {n, v}; }
-  constexpr void bind(std::uint32_t i, buffer_role r, element t, access a) {
-    bindings[n_bindings++] = {i, r, t, a};
-  }
-};
+using variant_storage = gpu::detail::variant_storage<40, 4>;
 
 constexpr variant_storage make_storage(const variant_key& k) {
   variant_storage s;
-  s.append(kind_name(k.kind));
+  s.append(kernel_name(k.kind));
   if (is_quant(k.kind)) {
     s.append("_");
     s.append(to_string(k.mode));
     if (k.mode == quant_mode::affine) {
       s.append("_b");
-      s.append(num(k.bits));
+      s.append(gpu::detail::decimal(k.bits));
       s.append("_g");
-      s.append(num(k.group_size));
+      s.append(gpu::detail::decimal(k.group_size));
     }
   } else {
     s.append("_b");
-    s.append(num(k.bits));
+    s.append(gpu::detail::decimal(k.bits));
   }
   s.append("_");
-  s.append(dtype_name(k.dtype));
+  s.append(element_name(k.dtype));
 
   // The kernel template's arguments, by their MSL names.
   s.def("T", msl_type(k.dtype));
   if (is_quant(k.kind)) {
     s.def("mode", to_string(k.mode));
-    s.def("group_size", num(k.group_size));
+    s.def("group_size", gpu::detail::decimal(k.group_size));
   }
-  s.def("bits", num(k.bits));
+  s.def("bits", gpu::detail::decimal(k.bits));
 
   if (is_quant(k.kind)) {
     const bool affine = k.mode == quant_mode::affine;

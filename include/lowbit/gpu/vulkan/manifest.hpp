@@ -105,113 +105,42 @@ constexpr std::array<variant_key, n_variants> make_keys() {
   return keys;
 }
 
-constexpr std::string_view num(int v) {
-  switch (v) {
-    case 0:
-      return "0";
-    case 1:
-      return "1";
-    case 2:
-      return "2";
-    case 3:
-      return "3";
-    case 4:
-      return "4";
-    case 5:
-      return "5";
-    case 6:
-      return "6";
-    case 7:
-      return "7";
-    case 8:
-      return "8";
-    case 16:
-      return "16";
-    case 32:
-      return "32";
-    case 64:
-      return "64";
-    case 128:
-      return "128";
-  }
-  return "?";
-}
 constexpr std::string_view dtype_code(element t) {
   return t == element::f32 ? "0" : t == element::f16 ? "1" : "2";
-}
-constexpr std::string_view dtype_name(element t) {
-  return t == element::f32 ? "f32" : t == element::f16 ? "f16" : t == element::bf16 ? "bf16" : "u32";
 }
 constexpr std::string_view mode_code(quant_mode m) {
   return m == quant_mode::affine ? "0" : m == quant_mode::mxfp4 ? "1" : m == quant_mode::mxfp8 ? "2" : "3";
 }
-constexpr std::string_view kind_name(kernel_kind k) {
-  switch (k) {
-    case kernel_kind::dequantize:
-      return "dequantize";
-    case kernel_kind::qmv:
-      return "qmv";
-    case kernel_kind::qmm:
-      return "qmm";
-    case kernel_kind::gather_qmv:
-      return "gather_qmv";
-    case kernel_kind::lut_dequantize:
-      return "lut_dequantize";
-    case kernel_kind::lut_qmv:
-      return "lut_qmv";
-    case kernel_kind::copy:
-      return "copy";
-  }
-  return "?";
-}
-
-/// The out-of-line parts of a variant (name text, defines, bindings).
-struct variant_storage {
-  std::array<char, 48> name{};
-  std::size_t name_len = 0;
-  std::array<define, 6> defines{};
-  std::size_t n_defines = 0;
-  std::array<binding, 6> bindings{};
-  std::size_t n_bindings = 0;
-
-  constexpr void append(std::string_view s) {
-    for (char c : s) name[name_len++] = c;
-  }
-  constexpr void def(std::string_view n, std::string_view v) { defines[n_defines++] = {n, v}; }
-  constexpr void bind(std::uint32_t i, buffer_role r, element t, access a) {
-    bindings[n_bindings++] = {i, r, t, a};
-  }
-};
+using variant_storage = gpu::detail::variant_storage<48, 6>;
 
 constexpr variant_storage make_storage(const variant_key& k) {
   variant_storage s;
-  const bool quant = k.kind == kernel_kind::dequantize || k.kind == kernel_kind::qmv ||
-                     k.kind == kernel_kind::gather_qmv || k.kind == kernel_kind::qmm;
-  const bool lut = k.kind == kernel_kind::lut_dequantize || k.kind == kernel_kind::lut_qmv;
-  s.append(kind_name(k.kind));
+  const bool quant = is_quant(k.kind);
+  const bool lut = is_lut(k.kind);
+  s.append(kernel_name(k.kind));
   if (quant) {
     s.append("_");
     s.append(to_string(k.mode));
     if (k.mode == quant_mode::affine) {
       s.append("_b");
-      s.append(num(k.bits));
+      s.append(gpu::detail::decimal(k.bits));
       s.append("_g");
-      s.append(num(k.group_size));
+      s.append(gpu::detail::decimal(k.group_size));
     }
   } else if (lut) {
     s.append("_b");
-    s.append(num(k.bits));
+    s.append(gpu::detail::decimal(k.bits));
   }
   s.append("_");
-  s.append(dtype_name(k.dtype));
+  s.append(element_name(k.dtype));
   if (k.subgroup) s.append("_sg");
 
   if (quant) {
     s.def("MODE", mode_code(k.mode));
-    s.def("BITS", num(k.bits));
-    s.def("GROUP_SIZE", num(k.group_size));
+    s.def("BITS", gpu::detail::decimal(k.bits));
+    s.def("GROUP_SIZE", gpu::detail::decimal(k.group_size));
   } else if (lut) {
-    s.def("LUT_BITS", num(k.bits));
+    s.def("LUT_BITS", gpu::detail::decimal(k.bits));
   }
   s.def("DTYPE", k.kind == kernel_kind::copy ? "0" : dtype_code(k.dtype));
   s.def("USE_SUBGROUP", k.subgroup ? "1" : "0");
@@ -278,8 +207,7 @@ constexpr std::uint32_t features_of(const variant_key& k) {
     case kernel_kind::copy:
       break;
   }
-  const bool quant = k.kind == kernel_kind::dequantize || k.kind == kernel_kind::qmv ||
-                     k.kind == kernel_kind::gather_qmv || k.kind == kernel_kind::qmm;
+  const bool quant = is_quant(k.kind);
   if (quant && k.mode != quant_mode::affine) f |= feature_storage_8bit;
   if (k.subgroup) f |= feature_subgroup_arithmetic;
   return f;
