@@ -153,7 +153,7 @@ bool check(host& h, const gpu::kernel_variant& v, const mtl::variant_key& k) {
 bool check_variant(host& h, std::size_t i) {
   const auto& v = mtl::variants[i];
   const auto& k = mtl::keys[i];
-  if (!mtl::detail::is_quant(k.kind) || k.dtype == gpu::element::bf16) return true;  // LUT/bf16: see tests/metal_emulation
+  if (!gpu::is_quant(k.kind) || k.dtype == gpu::element::bf16) return true;  // LUT/bf16: see tests/metal_emulation
   const bool affine = k.mode == lowbit::quant_mode::affine;
   if (k.dtype == gpu::element::f32) return affine ? check<float, float>(h, v, k) : check<float, std::uint8_t>(h, v, k);
   return affine ? check<lowbit::f16, lowbit::f16>(h, v, k) : check<lowbit::f16, std::uint8_t>(h, v, k);

@@ -282,7 +282,7 @@ TEST_CASE("quantized variants match the CPU reference") {
   for (std::size_t i = 0; i < mtl::variants.size(); ++i) {
     const auto& v = mtl::variants[i];
     const auto& k = mtl::keys[i];
-    if (!mtl::detail::is_quant(k.kind)) continue;
+    if (!lowbit::gpu::is_quant(k.kind)) continue;
     INFO(v.name);
     with_dtype(k.dtype, [&](auto t) {
       using T = typename decltype(t)::type;
@@ -376,7 +376,7 @@ TEST_CASE("LUT variants match a scalar reference") {
   std::size_t n = 0;
   for (std::size_t i = 0; i < mtl::variants.size(); ++i) {
     const auto& k = mtl::keys[i];
-    if (mtl::detail::is_quant(k.kind)) continue;
+    if (lowbit::gpu::is_quant(k.kind)) continue;
     INFO(mtl::variants[i].name);
     with_dtype(k.dtype,
                [&](auto t) { test_lut_variant<typename decltype(t)::type>(mtl::variants[i], k, 5000 + i); });
