@@ -51,7 +51,8 @@ double best_of(int reps, F&& f) {
 }
 
 /// Streaming read bandwidth: sum of 64-bit words over `bytes`, split over the executor.
-double read_bandwidth(const std::uint8_t* p, std::size_t bytes, const executor& ex, std::size_t tasks, int reps) {
+double read_bandwidth(const std::uint8_t* p, std::size_t bytes, const executor& ex, std::size_t tasks,
+                      int reps) {
   std::vector<std::uint64_t> sums(tasks);
   const double t = best_of(reps, [&] {
     ex.parallel_for(tasks, [&](std::size_t k) {
@@ -87,10 +88,14 @@ int main(int argc, char** argv) {
   int reps = 5;
   for (int a = 1; a + 1 < argc; a += 2) {
     const std::string k = argv[a], v = argv[a + 1];
-    if (k == "--gib") gib = std::stod(v);
-    else if (k == "--bits") bits_list = ints(v);
-    else if (k == "--threads") threads = ints(v);
-    else if (k == "--reps") reps = std::stoi(v);
+    if (k == "--gib")
+      gib = std::stod(v);
+    else if (k == "--bits")
+      bits_list = ints(v);
+    else if (k == "--threads")
+      threads = ints(v);
+    else if (k == "--reps")
+      reps = std::stoi(v);
   }
   const std::size_t bytes = static_cast<std::size_t>(gib * (1ull << 30));
   std::vector<std::uint8_t> buf(bytes + 64);
@@ -99,9 +104,10 @@ int main(int argc, char** argv) {
     const std::uint64_t v = rng();
     std::memcpy(&buf[i], &v, 8);
   }
-  std::printf("| kernel | bits | shape | threads | s (best of %d) | GB/s moved | read GB/s (stream) | ratio |\n"
-              "|---|---|---|---|---|---|---|---|\n",
-              reps);
+  std::printf(
+      "| kernel | bits | shape | threads | s (best of %d) | GB/s moved | read GB/s (stream) | ratio |\n"
+      "|---|---|---|---|---|---|---|---|\n",
+      reps);
   for (int th : threads) {
     const std::size_t nth = th == 0 ? std::max(1u, std::thread::hardware_concurrency()) : th;
     spawn_executor pool{nth};
@@ -113,10 +119,11 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < lut.size(); ++i) lut[i] = f16(static_cast<float>(i % 97) * 0.01f - 0.5f);
       const lut_matrix<f16> w{buf.data(), lut.data(), rows, cols, lut_format{bits, 8}};
       std::vector<float> x(cols, 0.5f), y(rows);
-      const double moved = static_cast<double>(lut_index_bytes(w.format, rows, cols) + lut.size() * 2 + cols * 4);
+      const double moved =
+          static_cast<double>(lut_index_bytes(w.format, rows, cols) + lut.size() * 2 + cols * 4);
       const double t = best_of(reps, [&] { qmv(w, x.data(), y.data(), ex); });
-      std::printf("| qmv | %d | %zux%zu | %zu | %.4f | %.2f | %.2f | %.3f |\n", bits, rows, cols, nth, t, moved / t / 1e9,
-                  bw / 1e9, moved / t / bw);
+      std::printf("| qmv | %d | %zux%zu | %zu | %.4f | %.2f | %.2f | %.3f |\n", bits, rows, cols, nth, t,
+                  moved / t / 1e9, bw / 1e9, moved / t / bw);
       std::fflush(stdout);
       if (bits <= 4) {  // dequantize writes 2 bytes per weight: a smaller matrix keeps memory bounded
         const std::size_t drows = rows / 8 / 8 * 8;
@@ -124,8 +131,8 @@ int main(int argc, char** argv) {
         std::vector<f16> out(drows * cols);
         const double dmoved = static_cast<double>(lut_index_bytes(d.format, drows, cols) + out.size() * 2);
         const double td = best_of(reps, [&] { dequantize(d, out.data(), ex); });
-        std::printf("| dequantize->f16 | %d | %zux%zu | %zu | %.4f | %.2f | %.2f | %.3f |\n", bits, drows, cols, nth, td,
-                    dmoved / td / 1e9, bw / 1e9, dmoved / td / bw);
+        std::printf("| dequantize->f16 | %d | %zux%zu | %zu | %.4f | %.2f | %.2f | %.3f |\n", bits, drows,
+                    cols, nth, td, dmoved / td / 1e9, bw / 1e9, dmoved / td / bw);
         std::fflush(stdout);
       }
     }

@@ -11,9 +11,9 @@
 // of that run, the 1-min load average, MSE and relative Frobenius error of
 // the f16-LUT reconstruction in double (the anchor's definitions), and the
 // ratios to coremltools' default path and to the matching anchor method.
+#include <sys/resource.h>
 #include <lowbit/io/safetensors.hpp>
 #include <lowbit/quant/lut.hpp>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -77,7 +77,8 @@ double loadavg1() {
 
 const lut_bench::anchor_row* anchor(const std::string& m, const char* method, int bits, int gs) {
   for (const auto& r : lut_bench::anchor_rows)
-    if (m == r.matrix && std::strcmp(method, r.method) == 0 && r.nbits == bits && r.group_size == gs) return &r;
+    if (m == r.matrix && std::strcmp(method, r.method) == 0 && r.nbits == bits && r.group_size == gs)
+      return &r;
   return nullptr;
 }
 const lut_bench::anchor_row* ct_default(const std::string& m, int bits, int gs) {
@@ -90,10 +91,12 @@ const lut_bench::anchor_row* ct_default(const std::string& m, int bits, int gs) 
 
 int main(int argc, char** argv) {
   if (argc < 2 || argv[1][0] == '-') {
-    std::fprintf(stderr, "usage: %s WEIGHTS.safetensors [--matrices W1,W2,W3] [--bits 4,6] [--groups 8,32,0]\n"
-                         "       [--methods optimal,lloyd] [--threads 1,0] [--reps 3] [--seed 0 (kmeans_lloyd)]\n"
-                         "WEIGHTS: python3 ../shared/research/make_weights.py DIR writes DIR/lut_weights.safetensors\n",
-                 argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s WEIGHTS.safetensors [--matrices W1,W2,W3] [--bits 4,6] [--groups 8,32,0]\n"
+        "       [--methods optimal,lloyd] [--threads 1,0] [--reps 3] [--seed 0 (kmeans_lloyd)]\n"
+        "WEIGHTS: python3 ../shared/research/make_weights.py DIR writes DIR/lut_weights.safetensors\n",
+        argv[0]);
     return 2;
   }
   std::vector<std::string> matrices = {"W1", "W2", "W3"}, methods = {"optimal", "lloyd"};
@@ -107,23 +110,31 @@ int main(int argc, char** argv) {
       for (const auto& s : split(v)) r.push_back(std::stoi(s));
       return r;
     };
-    if (k == "--matrices") matrices = split(v);
-    else if (k == "--bits") bits_list = ints();
-    else if (k == "--groups") groups = ints();
-    else if (k == "--methods") methods = split(v);
-    else if (k == "--threads") threads = ints();
-    else if (k == "--reps") reps = std::stoi(v);
-    else if (k == "--seed") seed = std::stoull(v);
+    if (k == "--matrices")
+      matrices = split(v);
+    else if (k == "--bits")
+      bits_list = ints();
+    else if (k == "--groups")
+      groups = ints();
+    else if (k == "--methods")
+      methods = split(v);
+    else if (k == "--threads")
+      threads = ints();
+    else if (k == "--reps")
+      reps = std::stoi(v);
+    else if (k == "--seed")
+      seed = std::stoull(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }
   }
   const io::safetensors_file file(argv[1]);
-  std::printf("| matrix | method | nbits | gs | threads | s/matrix (median of %d) | cpu s | load1 | MSE | rel_err "
-              "| CT default s | x CT default | anchor (same method) s | x anchor | MSE / anchor MSE - 1 |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-              reps);
+  std::printf(
+      "| matrix | method | nbits | gs | threads | s/matrix (median of %d) | cpu s | load1 | MSE | rel_err "
+      "| CT default s | x CT default | anchor (same method) s | x anchor | MSE / anchor MSE - 1 |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+      reps);
   for (const auto& name : matrices) {
     const auto& info = file.at(name);
     const std::size_t rows = info.shape.at(0), cols = info.shape.at(1);
@@ -158,22 +169,26 @@ int main(int argc, char** argv) {
             double se = 0, ref = 0;
             for (std::size_t i = 0; i < rows * cols; ++i) {
               const double v = static_cast<float>(w[i]);
-              const double q = static_cast<float>(lut[(i / cols / grows) * lut_entries(f) + lut_index_at(idx.data(), i, bits)]);
+              const double q = static_cast<float>(
+                  lut[(i / cols / grows) * lut_entries(f) + lut_index_at(idx.data(), i, bits)]);
               se += (v - q) * (v - q);
               ref += v * v;
             }
             const double mse = se / static_cast<double>(rows * cols), rel = std::sqrt(se / ref);
             const auto* def = ct_default(name, bits, gs);
-            const char* same = method == "optimal" ? "ct_kmeans1d_cpp" : (nth == 1 ? "sklearn_lloyd_1thread" : "sklearn_lloyd");
+            const char* same = method == "optimal" ? "ct_kmeans1d_cpp"
+                                                   : (nth == 1 ? "sklearn_lloyd_1thread" : "sklearn_lloyd");
             const auto* an = anchor(name, same, bits, gs);
             if (an == nullptr && method != "optimal") an = anchor(name, "sklearn_lloyd", bits, gs);
-            std::printf("| %s %zux%zu | %s | %d | %d | %zu | %.4f | %.3f | %.1f | %.10e | %.5f | %s | %s | %s | %s | %s |\n",
-                        name.c_str(), rows, cols, method.c_str(), bits, gs, nth, sec, cpu / reps, load, mse, rel,
-                        def ? std::to_string(def->seconds).c_str() : "-",
-                        def ? (std::to_string(def->seconds / sec) + "x").c_str() : "-",
-                        an ? (std::to_string(an->seconds) + " (" + an->method + ")").c_str() : "-",
-                        an ? (std::to_string(an->seconds / sec) + "x").c_str() : "-",
-                        an ? fmt::format("{:.2e}", mse / an->mse - 1).c_str() : "-");
+            std::printf(
+                "| %s %zux%zu | %s | %d | %d | %zu | %.4f | %.3f | %.1f | %.10e | %.5f | %s | %s | %s | %s | "
+                "%s |\n",
+                name.c_str(), rows, cols, method.c_str(), bits, gs, nth, sec, cpu / reps, load, mse, rel,
+                def ? std::to_string(def->seconds).c_str() : "-",
+                def ? (std::to_string(def->seconds / sec) + "x").c_str() : "-",
+                an ? (std::to_string(an->seconds) + " (" + an->method + ")").c_str() : "-",
+                an ? (std::to_string(an->seconds / sec) + "x").c_str() : "-",
+                an ? fmt::format("{:.2e}", mse / an->mse - 1).c_str() : "-");
             std::fflush(stdout);
           }
         }

@@ -17,7 +17,7 @@ extern "C" {
 enum lowbit_emu_order { LOWBIT_EMU_FORWARD = 0, LOWBIT_EMU_REVERSE = 1, LOWBIT_EMU_SHUFFLED = 2 };
 
 struct lowbit_emu_launch {
-  void* const* buffers;    /* by [[buffer(n)]] index; null = unbound */
+  void* const* buffers; /* by [[buffer(n)]] index; null = unbound */
   uint32_t buffer_count;
   uint32_t grid[3];        /* threadgroups per grid */
   uint32_t threadgroup[3]; /* threads per threadgroup */
@@ -33,7 +33,8 @@ const char* lowbit_emu_kernel_name(int index);
 /* Runs a kernel to completion. Returns 0, or non-zero with a message in
  * `error` (unknown kernel, unbound buffer, deadlock, divergent barrier or
  * simd operation, too much threadgroup memory, bad launch). */
-int lowbit_emu_dispatch(const char* name, const struct lowbit_emu_launch* launch, char* error, size_t error_size);
+int lowbit_emu_dispatch(const char* name, const struct lowbit_emu_launch* launch, char* error,
+                        size_t error_size);
 
 #ifdef __cplusplus
 }

@@ -43,7 +43,8 @@ float weight_value(const qmatrix<S>& w, std::size_t r, std::size_t c) noexcept {
     const float scale = to_float(w.scales[gi]);
     const float bias = to_float(w.biases[gi]);
     const auto qf = static_cast<float>(q);
-    return detail::round_to<Out>(detail::round_to<S>(detail::round_to<S>(detail::no_contract(qf * scale)) + bias));
+    return detail::round_to<Out>(
+        detail::round_to<S>(detail::round_to<S>(detail::no_contract(qf * scale)) + bias));
   }
 }
 
