@@ -13,6 +13,7 @@
 
 #include "lowbit/quant/lut_kmeans1d.hpp"
 #include "lowbit/quant/lut_lloyd.hpp"
+#include "lowbit/quant/lut_numpy_rng.hpp"
 
 using namespace lowbit;
 
@@ -207,7 +208,7 @@ TEST_CASE("kmeans_lloyd: nearest-center labels, ascending centers, never better 
       std::vector<std::size_t> ends(k), opt_ends;
       std::vector<double> centers(k);
       detail::lloyd_workspace ws;
-      detail::kmeans1d_lloyd(in.x.data(), in.w.data(), n, k, 0, 300, 1e-2, ws, ends.data(), centers.data());
+      detail::kmeans1d_lloyd(in.x.data(), in.w.data(), n, k, {}, ws, ends.data(), centers.data());
       CHECK(std::is_sorted(centers.begin(), centers.end()));
       CHECK(ends.back() == n);
       for (std::size_t c = 0, b = 0; c < k; b = ends[c], ++c)
@@ -225,7 +226,7 @@ TEST_CASE("kmeans_lloyd: nearest-center labels, ascending centers, never better 
       // Same seed, same result.
       std::vector<std::size_t> ends2(k);
       std::vector<double> centers2(k);
-      detail::kmeans1d_lloyd(in.x.data(), in.w.data(), n, k, 0, 300, 1e-2, ws, ends2.data(), centers2.data());
+      detail::kmeans1d_lloyd(in.x.data(), in.w.data(), n, k, {}, ws, ends2.data(), centers2.data());
       CHECK(centers2 == centers);
     }
   }
@@ -239,22 +240,124 @@ TEST_CASE("kmeans_lloyd finds well separated clusters") {
   std::vector<double> centers(4);
   detail::lloyd_workspace ws;
   for (std::uint64_t seed = 0; seed < 20; ++seed) {
-    detail::kmeans1d_lloyd(in.x.data(), in.w.data(), in.x.size(), 4, seed, 300, 0.0, ws, ends.data(),
+    detail::kmeans1d_lloyd(in.x.data(), in.w.data(), in.x.size(), 4, {seed, 300, 0.0}, ws, ends.data(),
                            centers.data());
     CHECK(ends == std::vector<std::size_t>{50, 100, 150, 200});
   }
 }
 
-TEST_CASE("lut_rng is deterministic and uniform in [0, 1)") {
-  detail::lut_rng a(0), b(0), c(1);
-  double sum = 0;
-  for (int i = 0; i < 10000; ++i) {
-    const double u = a.uniform();
-    CHECK(u == b.uniform());
-    CHECK(u >= 0.0);
-    CHECK(u < 1.0);
-    sum += u;
+TEST_CASE("numpy_random_state replays np.random.RandomState") {
+  // Outputs of numpy 1.24: RandomState(0): randint(16384), randint(10),
+  // randint(1), randint(1000003), uniform(size=2); RandomState(2**32 - 1):
+  // randint(7), randint(2**32), random_sample().
+  detail::numpy_random_state r(0);
+  CHECK(r.randint(16384) == 2732);
+  CHECK(r.randint(10) == 5);
+  CHECK(r.randint(1) == 0);
+  CHECK(r.randint(1000003) == 117952);
+  CHECK(r.random_sample() == 0.6027633760716439);
+  CHECK(r.random_sample() == 0.5448831829968969);
+  detail::numpy_random_state q(4294967295u);
+  CHECK(q.randint(7) == 3);
+  CHECK(q.randint(4294967296ull) == 479346978u);
+  CHECK(q.random_sample() == 0.9123828453026218);
+  CHECK_THROWS_AS(detail::numpy_random_state(4294967296ull), error);
+  CHECK_THROWS_AS(r.randint(0), error);
+}
+
+TEST_CASE("kmeans_lloyd reproduces sklearn 1.2.1 KMeans on the samples in order") {
+  // x_i = round(t^3 * 256) / 256, t = ((i * 7919) % 1009 - 504) / 504, i < 600
+  // (332 distinct values on a 1/256 grid: many midpoint ties). Expected:
+  // sorted cluster_centers_ and inertia_ of sklearn 1.2.1
+  // KMeans(n_clusters=k, init="k-means++", n_init=1, tol=1e-2, random_state=seed)
+  // .fit(x.reshape(-1, 1)) (Debian 12 python3-sklearn, numpy 1.24).
+  struct golden {
+    std::size_t k;
+    std::uint64_t seed;
+    double inertia;
+    std::vector<double> centers;
+  };
+  const golden cases[] = {
+      {16,
+       0,
+       0.6293689725350418,
+       {-0.9499289772727273, -0.8362379807692308, -0.7153645833333333, -0.5911458333333333,
+        -0.4630681818181819, -0.31502757352941174, -0.15262276785714288, -0.012860576923076952,
+        0.03483606557377047, 0.1099330357142857, 0.20221354166666664, 0.31340144230769235, 0.4441731770833333,
+        0.6065204326923077, 0.7804276315789473, 0.9364583333333333}},
+      {5,
+       0,
+       5.323627133780596,
+       {-0.7227783203125007, -0.26766304347826086, 0.016995826863353998, 0.382179054054054,
+        0.7911783854166666}},
+      {16,
+       7,
+       0.581358193881357,
+       {-0.9499289772727273, -0.8270833333333333, -0.6916360294117647, -0.5580078125, -0.42649147727272724,
+        -0.2970052083333333, -0.17187500000000003, -0.07242838541666669, -0.0017869015957446784,
+        0.0598958333333333, 0.16832386363636362, 0.3245271381578947, 0.5048828125, 0.6807528409090909,
+        0.8325520833333333, 0.9556107954545455}},
+  };
+  std::vector<double> samples;
+  for (int i = 0; i < 600; ++i) {
+    const double t = ((i * 7919) % 1009 - 504) / 504.0;
+    samples.push_back(std::nearbyint(t * t * t * 256) / 256);
   }
-  CHECK(sum / 10000 == doctest::Approx(0.5).epsilon(0.02));
-  CHECK(a.next() != c.next());
+  std::vector<double> x = samples, w;
+  std::sort(x.begin(), x.end());
+  x.erase(std::unique(x.begin(), x.end()), x.end());
+  REQUIRE(x.size() == 332);
+  w.assign(x.size(), 0.0);
+  std::vector<std::uint32_t> order;
+  for (const double v : samples) {
+    const auto j = static_cast<std::uint32_t>(std::lower_bound(x.begin(), x.end(), v) - x.begin());
+    order.push_back(j);
+    w[j] += 1;
+  }
+  for (const auto& g : cases) {
+    CAPTURE(g.k);
+    CAPTURE(g.seed);
+    std::vector<std::size_t> ends(g.k);
+    std::vector<double> centers(g.k);
+    detail::lloyd_workspace ws;
+    detail::kmeans1d_lloyd(x.data(), w.data(), x.size(), g.k, {g.seed, 300, 1e-2, 1}, ws, ends.data(),
+                           centers.data(), order.data(), order.size());
+    for (std::size_t c = 0; c < g.k; ++c) CHECK(centers[c] == doctest::Approx(g.centers[c]).epsilon(1e-12));
+    double inertia = 0;
+    for (const double v : samples) {
+      double best = std::numeric_limits<double>::infinity();
+      for (const double c : centers) best = std::min(best, (v - c) * (v - c));
+      inertia += best;
+    }
+    CHECK(inertia == doctest::Approx(g.inertia).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("kmeans_lloyd: n_init keeps the best run; bad parameters throw") {
+  std::mt19937_64 rng(11);
+  const auto in = random_instance(rng, 300, false);
+  const std::size_t k = 7;
+  auto cost = [&](const detail::lloyd_params& p) {
+    std::vector<std::size_t> ends(k);
+    std::vector<double> centers(k);
+    detail::lloyd_workspace ws;
+    detail::kmeans1d_lloyd(in.x.data(), in.w.data(), in.x.size(), k, p, ws, ends.data(), centers.data());
+    double e = 0;
+    for (std::size_t c = 0, b = 0; c < k; b = ends[c], ++c)
+      for (std::size_t i = b; i < ends[c]; ++i)
+        e += in.w[i] * (in.x[i] - centers[c]) * (in.x[i] - centers[c]);
+    return e;
+  };
+  // Run 1 of n_init = 4 is the n_init = 1 run (same stream), so 4 runs are never worse.
+  const double one = cost({3, 300, 1e-2, 1}), four = cost({3, 300, 1e-2, 4});
+  CHECK(four <= one);
+  std::vector<std::size_t> ends(k);
+  std::vector<double> centers(k);
+  detail::lloyd_workspace ws;
+  for (const detail::lloyd_params bad :
+       {detail::lloyd_params{0, 0, 1e-2, 1}, detail::lloyd_params{0, 300, -1, 1},
+        detail::lloyd_params{0, 300, 1e-2, 0}, detail::lloyd_params{1ull << 32, 300, 1e-2, 1}})
+    CHECK_THROWS_AS(detail::kmeans1d_lloyd(in.x.data(), in.w.data(), in.x.size(), k, bad, ws, ends.data(),
+                                           centers.data()),
+                    error);
 }

@@ -7,9 +7,12 @@
 //    min(#distinct, 2^bits); centroids ascending. With f16 weights and an f16
 //    LUT the result equals coremltools' (same partition, same rounding)
 //    except where two partitions tie to the last bit of a double.
-//  - kmeans_lloyd [its sklearn path]: k-means++ + Lloyd, tol 1e-2, 300
-//    iterations, fixed seed; same algorithm, not the same random stream, so
-//    not bit-identical to sklearn. Centroids ascending (sklearn's are not).
+//  - kmeans_lloyd [its sklearn path]: sklearn 1.2's KMeans(k-means++,
+//    n_init=1, tol=1e-2, random_state=0, max_iter 300) replayed with numpy's
+//    random stream over the group's samples in order (quant/lut_lloyd.hpp):
+//    the same LUT up to float rounding of sums and distances, but ascending
+//    (sklearn's order is its draw order). sklearn >= 1.3 draws its first
+//    center differently (same statistics, other LUTs).
 //  - uniform ["uniform"]: lut[i] = min + i*(max-min)/(2^bits-1), with the
 //    index arithmetic done in the weight's precision as numpy does it. A
 //    constant group (coremltools divides by zero there) gets index 0 and
@@ -56,8 +59,11 @@ void lut_quantize(const lut_format& f, const T* w, std::size_t rows, std::size_t
     detail::fail("{}: null weight, index or LUT pointer", who);
   if (o.channel_scale != lut_channel_scale::none && scales == nullptr)
     detail::fail("{}: channel_scale {} needs a scales output", who, to_string(o.channel_scale));
-  if (o.method == lut_method::kmeans_lloyd && (o.max_iter < 1 || !(o.tol >= 0)))
-    detail::fail("{}: kmeans_lloyd needs max_iter >= 1 and tol >= 0 (got {}, {})", who, o.max_iter, o.tol);
+  if (o.method == lut_method::kmeans_lloyd &&
+      (o.max_iter < 1 || o.n_init < 1 || !(o.tol >= 0) || o.seed > 0xffffffffu))
+    detail::fail(
+        "{}: kmeans_lloyd needs max_iter >= 1, n_init >= 1, tol >= 0, seed < 2^32 (got {}, {}, {}, {})", who,
+        o.max_iter, o.n_init, o.tol, o.seed);
   if (o.method != lut_method::kmeans_optimal && o.method != lut_method::kmeans_lloyd &&
       o.method != lut_method::uniform)
     detail::fail("{}: invalid lut_method {}", who, static_cast<int>(o.method));

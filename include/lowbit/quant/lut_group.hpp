@@ -152,8 +152,16 @@ class lut_group_solver {
         centers_[c] = swx / sw;
       }
     } else {
-      kmeans1d_lloyd(gv_.x.data(), gv_.w.data(), u, k, o.seed, o.max_iter, o.tol, lloyd_, ends_.data(),
-                     centers_.data());
+      // sklearn's draws follow the samples in their order: each sample's distinct-value index.
+      ends_.resize(u);
+      for (std::size_t c = 0; c < u; ++c) ends_[c] = c + 1;
+      values_.set_labels(ends_.data(), u);
+      sample_value_.resize(n_);
+      for (std::size_t i = 0; i < n_; ++i) sample_value_[i] = values_.label(data_[i]);
+      ends_.resize(k);
+      const lloyd_params p{o.seed, o.max_iter, o.tol, o.n_init};
+      kmeans1d_lloyd(gv_.x.data(), gv_.w.data(), u, k, p, lloyd_, ends_.data(), centers_.data(),
+                     sample_value_.data(), n_);
     }
     for (std::size_t c = 0; c < entries; ++c) lut[c] = c < k ? narrow<L>(centers_[c]) : from_float<L>(0.0f);
     values_.set_labels(ends_.data(), k);
@@ -226,6 +234,7 @@ class lut_group_solver {
   kmeans1d_workspace dp_;
   lloyd_workspace lloyd_;
   std::vector<std::size_t> ends_;
+  std::vector<std::uint32_t> sample_value_;
   std::vector<double> centers_;
   std::vector<T> scaled_;
   const T* data_ = nullptr;

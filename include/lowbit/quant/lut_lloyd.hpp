@@ -1,17 +1,26 @@
 // coremltools' sklearn recipe for LUTs it cannot give to kmeans1d:
-// KMeans(init="k-means++", n_init=1, tol=1e-2, max_iter=300, algorithm
-// "lloyd"), i.e. greedy k-means++ with 2 + floor(ln k) local trials, then
-// Lloyd iterations that stop when the labels repeat or the squared center
-// shift falls to tol * variance (research/lut.md §1.2).
+// KMeans(init="k-means++", n_init=1, tol=1e-2, random_state=0), max_iter 300,
+// algorithm "lloyd" (research/lut.md §1.2), replayed draw for draw:
+//  - the same random stream (numpy's RandomState, lut_numpy_rng.hpp);
+//  - k-means++ as sklearn 1.2 (Debian 12; the anchor's version) runs it on
+//    the raw samples in their order: first center = sample randint(n), then
+//    per center 2 + floor(ln k) candidates drawn by searchsorted over the
+//    running sum of squared distances in SAMPLE order, the one lowering the
+//    potential most kept (greedy k-means++);
+//  - Lloyd until the labels repeat or the summed squared center shift falls
+//    to tol * variance (sklearn's _tolerance), labels = nearest final center;
+//  - n_init runs from the same stream, the lowest inertia kept.
+// So the LUTs equal sklearn's up to float rounding (distances, sums): a draw
+// lands elsewhere only within ~1e-13 of a boundary of the running sum.
+// sklearn >= 1.3 draws the first center with choice(n, p=w/sum(w)) instead of
+// randint: different LUTs, same statistics.
 //
-// It runs on the distinct values weighted by their counts, which is the same
-// algorithm as sklearn's on the raw values (the same sampling distribution,
-// means and stopping rule) at a fraction of the cost; in 1-D both steps are
-// interval arithmetic on prefix sums: a k-means++ candidate only changes the
-// distances between its two neighbouring centers, and a Lloyd assignment is
-// k-1 binary searches for the midpoints between sorted centers.
-// Not bit-identical to sklearn: the random stream is lowbit's own
-// (xoshiro256** seeded by splitmix64), so the LUTs differ draw by draw.
+// Cost. In 1-D both steps are interval arithmetic on the sorted distinct
+// values: a candidate only changes the distances between its two neighbouring
+// centers, and a Lloyd assignment is k-1 binary searches for midpoints. The
+// running sum is kept as sums over blocks (and blocks of blocks) of samples;
+// a center's update touches the blocks of the samples it moves, found
+// through a per-value list of their blocks.
 #pragma once
 
 #include <algorithm>
@@ -22,151 +31,202 @@
 #include <vector>
 
 #include "lowbit/core/error.hpp"
+#include "lowbit/core/rounding.hpp"
+#include "lowbit/quant/lut_numpy_rng.hpp"
 
 namespace lowbit::detail {
 
-/// xoshiro256** (Blackman & Vigna) seeded through splitmix64: small, fast and
-/// identical on every platform, unlike the std:: distributions.
-class lut_rng {
- public:
-  explicit lut_rng(std::uint64_t seed) noexcept {
-    for (auto& s : s_) {
-      seed += 0x9e3779b97f4a7c15ull;
-      std::uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      s = z ^ (z >> 31);
-    }
-  }
-  std::uint64_t next() noexcept {
-    const std::uint64_t r = rotl(s_[1] * 5, 7) * 9, t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return r;
-  }
-  /// Uniform in [0, 1) with 53 random bits.
-  double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t s_[4];
+struct lloyd_params {
+  std::uint64_t seed = 0;  // numpy RandomState seed (< 2^32)
+  int max_iter = 300;
+  double tol = 1e-2;  // relative to the variance
+  int n_init = 1;     // coremltools passes 1
 };
 
 struct lloyd_workspace {
-  std::vector<double> W, S;   // prefix counts and sums of x
-  std::vector<double> wd;     // count * squared distance to the nearest center
-  std::vector<double> block;  // sums of wd over blocks of `block_size` values
-  std::vector<double> next;   // centers being updated
-  std::vector<std::size_t> old_ends;
-  static constexpr std::size_t block_size = 64;
+  std::vector<double> W, S;            // prefix weights and weighted sums of the distinct values
+  std::vector<double> d;               // per distinct value: squared distance to its nearest center
+  std::vector<double> block, super;    // the samples' distances summed per block / per super block
+  std::vector<std::uint32_t> at, blk;  // blocks of value v's samples: blk[at[v] .. at[v + 1])
+  std::vector<double> sorted, trial, next, best_centers;
+  std::vector<std::size_t> id, id_next, order, old_ends, best_ends;  // id: sklearn's index of each center
+  static constexpr std::size_t block_size = 256, super_size = 64;    // samples per block, blocks per super
 };
 
 namespace lloyd_impl {
 
-/// First index whose cumulative weighted distance reaches r (np.searchsorted,
-/// side "left", over the cumulative sums), clipped to n - 1.
-inline std::size_t sample(const lloyd_workspace& ws, std::size_t n, double r) noexcept {
-  const std::size_t B = lloyd_workspace::block_size;
+/// The sample sequence sklearn sees: sample e has distinct value value_of(e)
+/// and weight mult(e). Without a sample order it is the distinct values
+/// themselves, weighted by w (sklearn fit(x, sample_weight=w)).
+struct sequence {
+  const double* w;
+  const std::uint32_t* sv;  // nullptr: e is the value
+  std::size_t n;            // samples
+  [[nodiscard]] std::size_t value(std::size_t e) const noexcept { return sv != nullptr ? sv[e] : e; }
+  [[nodiscard]] double mult(std::size_t e) const noexcept { return sv != nullptr ? 1.0 : w[e]; }
+};
+
+/// np.searchsorted(cumsum(mult * d[value]), r, side="left"), clipped to n - 1.
+inline std::size_t search(const lloyd_workspace& ws, const sequence& s, double r) noexcept {
+  const std::size_t B = lloyd_workspace::block_size, SB = lloyd_workspace::super_size;
   double cum = 0;
-  std::size_t b = 0;
-  for (; b + 1 < ws.block.size() && cum + ws.block[b] < r; ++b) cum += ws.block[b];
-  for (std::size_t i = b * B; i < std::min(n, b * B + B); ++i) {
-    cum += ws.wd[i];
-    if (cum >= r) return i;
+  std::size_t sb = 0, b;
+  for (; sb + 1 < ws.super.size() && cum + ws.super[sb] < r; ++sb) cum += ws.super[sb];
+  for (b = sb * SB; b + 1 < std::min(ws.block.size(), sb * SB + SB) && cum + ws.block[b] < r; ++b)
+    cum += ws.block[b];
+  for (std::size_t e = b * B; e < s.n; ++e) {  // past the block only when sums round differently
+    cum += s.mult(e) * ws.d[s.value(e)];
+    if (cum >= r) return e;
   }
-  return n - 1;
+  return s.n - 1;
 }
 
-/// Values strictly between the centers around x (the only ones a new center at x can win).
-inline void affected_range(const double* x, std::size_t n, const std::vector<double>& sorted_centers,
-                           double c, std::size_t& first, std::size_t& last) noexcept {
+/// The distinct values a new center at c would take over: those nearer to c
+/// than to the centers around it (up to midpoint ties, which gain nothing).
+inline void won_range(const double* x, std::size_t n, const std::vector<double>& sorted_centers, double c,
+                      std::size_t& first, std::size_t& last) noexcept {
   const auto up = std::upper_bound(sorted_centers.begin(), sorted_centers.end(), c);
-  first =
-      up == sorted_centers.begin() ? 0 : static_cast<std::size_t>(std::upper_bound(x, x + n, *(up - 1)) - x);
-  last = up == sorted_centers.end() ? n : static_cast<std::size_t>(std::lower_bound(x, x + n, *up) - x);
+  first = up == sorted_centers.begin()
+              ? 0
+              : static_cast<std::size_t>(std::lower_bound(x, x + n, 0.5 * (*(up - 1) + c)) - x);
+  last = up == sorted_centers.end()
+             ? n
+             : static_cast<std::size_t>(std::upper_bound(x, x + n, 0.5 * (c + *up)) - x);
 }
 
-/// Cluster c = [ends[c-1], ends[c]): values up to the midpoint go to the lower center.
-inline void assign(const double* x, std::size_t n, const double* centers, std::size_t k,
-                   std::size_t* ends) noexcept {
-  for (std::size_t c = 0; c + 1 < k; ++c)
-    ends[c] = static_cast<std::size_t>(std::upper_bound(x, x + n, 0.5 * (centers[c] + centers[c + 1])) - x);
+/// sum w[i] * min(0, (x[i] - c)^2 - d[i]) over [lo, hi), four chains.
+inline double gain(const double* x, const double* w, const double* d, double c, std::size_t lo,
+                   std::size_t hi) noexcept {
+  double g[4] = {0, 0, 0, 0};
+  std::size_t i = lo;
+  for (; i + 4 <= hi; i += 4)
+    for (int j = 0; j < 4; ++j) g[j] += w[i + j] * std::min(0.0, (x[i + j] - c) * (x[i + j] - c) - d[i + j]);
+  for (; i < hi; ++i) g[0] += w[i] * std::min(0.0, (x[i] - c) * (x[i] - c) - d[i]);
+  return (g[0] + g[1]) + (g[2] + g[3]);
+}
+
+/// sum w[i] * d[i] over [lo, hi), four chains.
+inline double weighted_sum(const double* w, const double* d, std::size_t lo, std::size_t hi) noexcept {
+  double g[4] = {0, 0, 0, 0};
+  std::size_t i = lo;
+  for (; i + 4 <= hi; i += 4)
+    for (int j = 0; j < 4; ++j) g[j] += w[i + j] * d[i + j];
+  for (; i < hi; ++i) g[0] += w[i] * d[i];
+  return (g[0] + g[1]) + (g[2] + g[3]);
+}
+
+/// Super block sums from the block sums (cheaper than updating both per sample).
+inline void sum_supers(lloyd_workspace& ws) noexcept {
+  const std::size_t SB = lloyd_workspace::super_size;
+  for (std::size_t sb = 0; sb < ws.super.size(); ++sb) {
+    double sum = 0;
+    for (std::size_t b = sb * SB; b < std::min(ws.block.size(), sb * SB + SB); ++b) sum += ws.block[b];
+    ws.super[sb] = sum;
+  }
+}
+
+/// Greedy k-means++ (sklearn's _kmeans_plusplus); centers ascending, ws.id
+/// their draw order.
+inline void plusplus(const double* x, const double* w, std::size_t n, std::size_t k, const sequence& s,
+                     numpy_random_state& rng, lloyd_workspace& ws, double* centers) {
+  const std::size_t B = lloyd_workspace::block_size, SB = lloyd_workspace::super_size;
+  std::size_t first;
+  if (s.sv != nullptr) {
+    first = s.sv[rng.randint(s.n)];
+  } else {  // choice(n, p=w/sum(w)): searchsorted(cumsum(p)/cdf[-1], u, side="right")
+    const double total = ws.W[n], u = rng.random_sample();
+    double cdf = 0;
+    for (std::size_t i = 0; i < n; ++i) ws.d[i] = cdf += w[i] / total;
+    first = std::min(
+        n - 1, static_cast<std::size_t>(std::upper_bound(ws.d.begin(), ws.d.begin() + n, u * ws.d[n - 1]) -
+                                        ws.d.begin()));
+  }
+  for (std::size_t i = 0; i < n; ++i) ws.d[i] = (x[i] - x[first]) * (x[i] - x[first]);
+  double pot = weighted_sum(w, ws.d.data(), 0, n);
+  const std::size_t blocks = (s.n + B - 1) / B;
+  ws.block.resize(blocks);
+  for (std::size_t b = 0; b < blocks; ++b) {
+    double sum = 0;  // in a register: a += into memory would chain store-to-load forwarding
+    for (std::size_t e = b * B; e < std::min(s.n, b * B + B); ++e) sum += s.mult(e) * ws.d[s.value(e)];
+    ws.block[b] = sum;
+  }
+  ws.super.resize((blocks + SB - 1) / SB);
+  sum_supers(ws);
+
+  ws.sorted.assign(1, x[first]);
+  ws.id.assign(1, 0);
+  const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
+  ws.trial.resize(static_cast<std::size_t>(trials));
+  for (std::size_t c = 1; c < k; ++c) {
+    for (auto& r : ws.trial) r = rng.random_sample() * pot;  // sklearn draws them all first
+    std::size_t best = 0, best_lo = 0, best_hi = 0;
+    double best_delta = std::numeric_limits<double>::infinity();
+    for (const double r : ws.trial) {
+      const std::size_t v = s.value(search(ws, s, r));
+      std::size_t lo = 0, hi = 0;
+      won_range(x, n, ws.sorted, x[v], lo, hi);
+      const double delta = gain(x, w, ws.d.data(), x[v], lo, hi);  // change of the potential (<= 0)
+      if (delta < best_delta) best_delta = delta, best = v, best_lo = lo, best_hi = hi;  // first minimum
+    }
+    for (std::size_t i = best_lo; i < best_hi; ++i) {
+      const double nd = (x[i] - x[best]) * (x[i] - x[best]);
+      if (!(nd < ws.d[i])) continue;
+      const double diff = nd - ws.d[i];
+      ws.d[i] = nd;
+      if (s.sv != nullptr) {
+        // A value's blocks come ascending: add each run of one block at once.
+        for (std::uint32_t q = ws.at[i]; q < ws.at[i + 1];) {
+          const std::uint32_t b = ws.blk[q], q0 = q;
+          while (++q < ws.at[i + 1] && ws.blk[q] == b) {
+          }
+          ws.block[b] += (q - q0) * diff;
+        }
+      } else {
+        ws.block[i / B] += w[i] * diff;
+      }
+    }
+    sum_supers(ws);
+    pot += best_delta;
+    const auto at = std::upper_bound(ws.sorted.begin(), ws.sorted.end(), x[best]);
+    ws.id.insert(ws.id.begin() + (at - ws.sorted.begin()), c);
+    ws.sorted.insert(at, x[best]);
+  }
+  std::copy(ws.sorted.begin(), ws.sorted.end(), centers);
+}
+
+/// sklearn's E-step distance less the common |x|^2: |c|^2 - 2 x c, on data
+/// centered by their mean m (KMeans.fit subtracts it), products rounded.
+inline double sklearn_distance(double x, double c, double m) noexcept {
+  const double xm = x - m, cm = c - m;
+  return no_contract(cm * cm) + -2.0 * no_contract(xm * cm);
+}
+
+/// Cluster c = [ends[c-1], ends[c]): the values nearer to center c. A value
+/// exactly at a midpoint goes where sklearn's rounded distances send it, and
+/// on equal distances to the center it lists first (argmin's first minimum).
+/// Such ties are common in the first pass, where the centers are f16 weights
+/// and so are many of their midpoints.
+inline void assign(const double* x, std::size_t n, const double* centers, const std::size_t* id,
+                   std::size_t k, double m, std::size_t* ends) noexcept {
+  for (std::size_t c = 0; c + 1 < k; ++c) {
+    const double lo = centers[c], hi = centers[c + 1], mid = 0.5 * (lo + hi);
+    std::size_t e = static_cast<std::size_t>(std::upper_bound(x, x + n, mid) - x);
+    if (e > 0 && x[e - 1] == mid) {
+      const double dl = sklearn_distance(mid, lo, m), dh = sklearn_distance(mid, hi, m);
+      if (dh < dl || (dh == dl && id[c + 1] < id[c])) --e;
+    }
+    ends[c] = e;
+  }
   ends[k - 1] = n;
 }
 
-}  // namespace lloyd_impl
-
-/// k-means++ then Lloyd on the sorted distinct values x[0..n) with counts w,
-/// 1 <= k <= n. Writes the centers ascending to centers[0..k) and the final
-/// nearest-center partition to ends[0..k).
-inline void kmeans1d_lloyd(const double* x, const double* w, std::size_t n, std::size_t k, std::uint64_t seed,
-                           int max_iter, double tol, lloyd_workspace& ws, std::size_t* ends,
-                           double* centers) {
-  using namespace lloyd_impl;
-  if (k == 0 || k > n) fail("kmeans1d_lloyd: k {} must be in [1, n = {}]", k, n);
-  const std::size_t B = lloyd_workspace::block_size;
-  ws.W.resize(n + 1);
-  ws.S.resize(n + 1);
-  ws.W[0] = ws.S[0] = 0;
-  for (std::size_t i = 0; i < n; ++i) ws.W[i + 1] = ws.W[i] + w[i], ws.S[i + 1] = ws.S[i] + w[i] * x[i];
-  const double total = ws.W[n], mean = ws.S[n] / total;
-  double var = 0;
-  for (std::size_t i = 0; i < n; ++i) var += w[i] * (x[i] - mean) * (x[i] - mean);
-  const double tol_abs = tol * var / total;  // sklearn: tol * mean(np.var(X, axis=0))
-
-  // k-means++: the first center is a uniformly drawn sample (a value drawn
-  // with probability count / total), then greedy D^2 sampling.
-  lut_rng rng(seed);
-  std::vector<double> sorted;  // centers chosen so far, ascending
-  sorted.reserve(k);
-  const double r0 = rng.uniform() * total;
-  const std::size_t first = std::min(
-      n - 1,
-      static_cast<std::size_t>(std::upper_bound(ws.W.begin() + 1, ws.W.end(), r0) - (ws.W.begin() + 1)));
-  sorted.push_back(x[first]);
-  ws.wd.resize(n);
-  ws.block.assign((n + B - 1) / B, 0.0);
-  for (std::size_t i = 0; i < n; ++i) {
-    ws.wd[i] = w[i] * (x[i] - x[first]) * (x[i] - x[first]);
-    ws.block[i / B] += ws.wd[i];
-  }
-  const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
-  for (std::size_t c = 1; c < k; ++c) {
-    double pot = 0;
-    for (const double b : ws.block) pot += b;
-    std::size_t best = 0, best_lo = 0, best_hi = 0;
-    double best_gain = std::numeric_limits<double>::infinity();
-    for (int t = 0; t < trials; ++t) {
-      const std::size_t cand = sample(ws, n, rng.uniform() * pot);
-      std::size_t lo = 0, hi = 0;
-      affected_range(x, n, sorted, x[cand], lo, hi);
-      double delta = 0;  // change of the potential if cand becomes a center (<= 0)
-      for (std::size_t i = lo; i < hi; ++i) {
-        const double d = w[i] * (x[i] - x[cand]) * (x[i] - x[cand]);
-        delta += std::min(0.0, d - ws.wd[i]);
-      }
-      if (delta < best_gain) best_gain = delta, best = cand, best_lo = lo, best_hi = hi;
-    }
-    for (std::size_t i = best_lo; i < best_hi; ++i)
-      ws.wd[i] = std::min(ws.wd[i], w[i] * (x[i] - x[best]) * (x[i] - x[best]));
-    for (std::size_t b = best_lo / B; b < ws.block.size() && b * B < best_hi; ++b) {
-      double s = 0;
-      for (std::size_t i = b * B; i < std::min(n, b * B + B); ++i) s += ws.wd[i];
-      ws.block[b] = s;
-    }
-    sorted.insert(std::upper_bound(sorted.begin(), sorted.end(), x[best]), x[best]);
-  }
-  std::copy(sorted.begin(), sorted.end(), centers);
-
-  // Lloyd.
+/// sklearn's _kmeans_single_lloyd from sorted centers; returns the inertia.
+inline double lloyd(const double* x, const double* w, std::size_t n, std::size_t k, const lloyd_params& p,
+                    double m, double tol_abs, lloyd_workspace& ws, std::size_t* ends, double* centers) {
   ws.next.resize(k);
   ws.old_ends.assign(k, n + 1);  // no previous labels yet
-  for (int it = 0; it < max_iter; ++it) {
-    assign(x, n, centers, k, ends);
+  for (int it = 0; it < p.max_iter; ++it) {
+    assign(x, n, centers, ws.id.data(), k, m, ends);
     double shift = 0;
     for (std::size_t c = 0, b = 0; c < k; b = ends[c], ++c) {
       const double cw = ws.W[ends[c]] - ws.W[b];
@@ -186,13 +246,78 @@ inline void kmeans1d_lloyd(const double* x, const double* w, std::size_t n, std:
       if (far >= 0) ws.next[c] = x[fi];
     }
     for (std::size_t c = 0; c < k; ++c) shift += (ws.next[c] - centers[c]) * (ws.next[c] - centers[c]);
-    std::copy(ws.next.begin(), ws.next.end(), centers);
-    std::sort(centers, centers + k);
+    // Keep the centers ascending with their ids (only a relocation reorders them).
+    ws.order.resize(k);
+    for (std::size_t c = 0; c < k; ++c) ws.order[c] = c;
+    std::stable_sort(ws.order.begin(), ws.order.end(),
+                     [&](std::size_t a, std::size_t b) { return ws.next[a] < ws.next[b]; });
+    ws.id_next.resize(k);
+    for (std::size_t c = 0; c < k; ++c) centers[c] = ws.next[ws.order[c]], ws.id_next[c] = ws.id[ws.order[c]];
+    ws.id.swap(ws.id_next);
     if (std::equal(ends, ends + k, ws.old_ends.begin())) break;  // strict convergence
     if (shift <= tol_abs) break;
     std::copy(ends, ends + k, ws.old_ends.begin());
   }
-  assign(x, n, centers, k, ends);  // labels = nearest final center
+  assign(x, n, centers, ws.id.data(), k, m, ends);  // labels = nearest final center
+  double inertia = 0;
+  for (std::size_t c = 0, b = 0; c < k; b = ends[c], ++c)
+    for (std::size_t i = b; i < ends[c]; ++i) inertia += w[i] * (x[i] - centers[c]) * (x[i] - centers[c]);
+  return inertia;
+}
+
+}  // namespace lloyd_impl
+
+/// k-means++ then Lloyd on the sorted distinct values x[0..n) with weights w,
+/// 1 <= k <= n. sample_value (optional): the distinct index of each of
+/// `samples` samples in their original order, which sklearn's draws follow
+/// (w must then be the counts). Writes the centers ascending to
+/// centers[0..k) and the final nearest-center partition to ends[0..k).
+inline void kmeans1d_lloyd(const double* x, const double* w, std::size_t n, std::size_t k,
+                           const lloyd_params& p, lloyd_workspace& ws, std::size_t* ends, double* centers,
+                           const std::uint32_t* sample_value = nullptr, std::size_t samples = 0) {
+  using namespace lloyd_impl;
+  if (k == 0 || k > n) fail("kmeans1d_lloyd: k {} must be in [1, n = {}]", k, n);
+  if (p.max_iter < 1 || p.n_init < 1 || !(p.tol >= 0))
+    fail("kmeans1d_lloyd: needs max_iter >= 1, n_init >= 1, tol >= 0 (got {}, {}, {})", p.max_iter, p.n_init,
+         p.tol);
+  if (sample_value != nullptr && samples == 0) fail("kmeans1d_lloyd: a sample order of 0 samples");
+  ws.W.resize(n + 1);
+  ws.S.resize(n + 1);
+  ws.W[0] = ws.S[0] = 0;
+  for (std::size_t i = 0; i < n; ++i) ws.W[i + 1] = ws.W[i] + w[i], ws.S[i + 1] = ws.S[i] + w[i] * x[i];
+  const double total = ws.W[n], mean = ws.S[n] / total;
+  double var = 0;
+  for (std::size_t i = 0; i < n; ++i) var += w[i] * (x[i] - mean) * (x[i] - mean);
+  const double tol_abs = p.tol * var / total;  // sklearn: tol * mean(np.var(X, axis=0))
+
+  const sequence s{w, sample_value, sample_value != nullptr ? samples : n};
+  ws.d.resize(n);
+  if (sample_value != nullptr) {  // per value, the blocks of its samples
+    ws.at.assign(n + 1, 0);
+    for (std::size_t e = 0; e < s.n; ++e) ++ws.at[sample_value[e] + 1];
+    for (std::size_t i = 0; i < n; ++i) ws.at[i + 1] += ws.at[i];
+    ws.blk.resize(s.n);
+    for (std::size_t e = 0; e < s.n; ++e)
+      ws.blk[ws.at[sample_value[e]]++] = static_cast<std::uint32_t>(e / lloyd_workspace::block_size);
+    for (std::size_t i = n; i > 0; --i) ws.at[i] = ws.at[i - 1];  // restore the starts
+    ws.at[0] = 0;
+  }
+  numpy_random_state rng(p.seed);
+  double best = std::numeric_limits<double>::infinity();
+  ws.best_centers.resize(k);
+  ws.best_ends.resize(k);
+  for (int init = 0; init < p.n_init; ++init) {
+    plusplus(x, w, n, k, s, rng, ws, centers);
+    const double inertia = lloyd(x, w, n, k, p, mean, tol_abs, ws, ends, centers);
+    // sklearn keeps a later run only if it is better AND a different clustering.
+    if (init == 0 || (inertia < best && !std::equal(ends, ends + k, ws.best_ends.begin()))) {
+      best = inertia;
+      std::copy(centers, centers + k, ws.best_centers.begin());
+      std::copy(ends, ends + k, ws.best_ends.begin());
+    }
+  }
+  std::copy(ws.best_centers.begin(), ws.best_centers.end(), centers);
+  std::copy(ws.best_ends.begin(), ws.best_ends.end(), ends);
 }
 
 }  // namespace lowbit::detail
