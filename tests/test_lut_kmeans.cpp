@@ -321,7 +321,7 @@ TEST_CASE("kmeans_lloyd reproduces sklearn 1.2.1 KMeans on the samples in order"
     std::vector<double> centers(g.k);
     detail::lloyd_workspace ws;
     detail::kmeans1d_lloyd(x.data(), w.data(), x.size(), g.k, {g.seed, 300, 1e-2, 1}, ws, ends.data(),
-                           centers.data(), order.data(), order.size());
+                           centers.data(), order.size(), [&](std::size_t e) { return order[e]; });
     for (std::size_t c = 0; c < g.k; ++c) CHECK(centers[c] == doctest::Approx(g.centers[c]).epsilon(1e-12));
     double inertia = 0;
     for (const double v : samples) {

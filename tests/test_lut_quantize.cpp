@@ -245,6 +245,30 @@ TEST_CASE("kmeans_lloyd end to end: labels point at the nearest centroid, error 
   CHECK(e_lloyd <= e_opt * 1.3);  // same ballpark: 1.06-1.11x over many groups (lut_anchor.md), 1.21x here
 }
 
+TEST_CASE("kmeans_lloyd draws over the samples in order, whatever the weight type") {
+  // Same values as f16, bf16-exact and float weights: the same sample order,
+  // so the same draws and LUTs; a reordered group gives other draws.
+  const std::size_t rows = 4, cols = 256;
+  auto w16 = lut_test::llm_weights<f16>(rows * cols, 21);
+  for (auto& v : w16) v = f16(static_cast<float>(bf16(static_cast<float>(v))));  // bf16-exact too
+  std::vector<float> w32;
+  std::vector<bf16> wb;
+  for (const auto v : w16) w32.push_back(static_cast<float>(v)), wb.push_back(bf16(static_cast<float>(v)));
+  lut_options o;
+  o.method = lut_method::kmeans_lloyd;
+  for (const std::size_t gs : {std::size_t{0}, std::size_t{2}}) {
+    const lut_format f{3, gs};
+    const auto a = run<float>(f, w16, rows, cols, o);
+    const auto b = run<float>(f, w32, rows, cols, o);
+    const auto c = run<float>(f, wb, rows, cols, o);
+    CHECK(a.lut == b.lut);
+    CHECK(a.stream == b.stream);
+    CHECK(a.lut == c.lut);
+    std::vector<f16> rev(w16.rbegin(), w16.rend());
+    CHECK(run<float>(f, rev, rows, cols, o).lut != a.lut);
+  }
+}
+
 TEST_CASE("lut_quantize errors name the problem") {
   std::vector<f16> w(12 * 4, f16(0.5f));
   std::vector<std::uint8_t> idx(24);
@@ -265,6 +289,17 @@ TEST_CASE("lut_quantize errors name the problem") {
   CHECK_THROWS_WITH_AS(lut_quantize(lut_format{4, 4}, w.data(), 12, 4, idx.data(), lut.data(), o),
                        "lut_quantize: channel_scale output_rows needs a scales output", error);
   CHECK_THROWS_AS(lut_quantize(lut_format{4, 4}, w.data(), 12, 4, nullptr, lut.data()), error);
+  lut_options l;
+  l.method = lut_method::kmeans_lloyd;
+  l.seed = 1ull << 32;  // numpy's RandomState takes 32-bit seeds
+  CHECK_THROWS_WITH_AS(
+      lut_quantize(lut_format{4, 4}, w.data(), 12, 4, idx.data(), lut.data(), l),
+      "lut_quantize: kmeans_lloyd needs max_iter >= 1, n_init >= 1, tol >= 0, seed < 2^32 (got 300, 1, 0.01, "
+      "4294967296)",
+      error);
+  l.seed = 0;
+  l.n_init = 0;
+  CHECK_THROWS_AS(lut_quantize(lut_format{4, 4}, w.data(), 12, 4, idx.data(), lut.data(), l), error);
   // The value table is released after an error: a later call on the same thread still works.
   CHECK_NOTHROW(lut_quantize(lut_format{4, 4}, w.data(), 12, 4, idx.data(), lut.data()));
 }

@@ -156,12 +156,17 @@ class lut_group_solver {
       ends_.resize(u);
       for (std::size_t c = 0; c < u; ++c) ends_[c] = c + 1;
       values_.set_labels(ends_.data(), u);
-      sample_value_.resize(n_);
-      for (std::size_t i = 0; i < n_; ++i) sample_value_[i] = values_.label(data_[i]);
       ends_.resize(k);
       const lloyd_params p{o.seed, o.max_iter, o.tol, o.n_init};
-      kmeans1d_lloyd(gv_.x.data(), gv_.w.data(), u, k, p, lloyd_, ends_.data(), centers_.data(),
-                     sample_value_.data(), n_);
+      if constexpr (sizeof(T) == 2) {  // one table load per lookup: no per-weight array
+        kmeans1d_lloyd(gv_.x.data(), gv_.w.data(), u, k, p, lloyd_, ends_.data(), centers_.data(), n_,
+                       [this](std::size_t e) { return values_.label(data_[e]); });
+      } else {  // float labels are binary searches: look each up once
+        sample_value_.resize(n_);
+        for (std::size_t i = 0; i < n_; ++i) sample_value_[i] = values_.label(data_[i]);
+        kmeans1d_lloyd(gv_.x.data(), gv_.w.data(), u, k, p, lloyd_, ends_.data(), centers_.data(), n_,
+                       [this](std::size_t e) { return sample_value_[e]; });
+      }
     }
     for (std::size_t c = 0; c < entries; ++c) lut[c] = c < k ? narrow<L>(centers_[c]) : from_float<L>(0.0f);
     values_.set_labels(ends_.data(), k);

@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "lowbit/core/error.hpp"
@@ -44,10 +45,12 @@ struct lloyd_params {
 };
 
 struct lloyd_workspace {
-  std::vector<double> W, S;            // prefix weights and weighted sums of the distinct values
-  std::vector<double> d;               // per distinct value: squared distance to its nearest center
-  std::vector<double> block, super;    // the samples' distances summed per block / per super block
-  std::vector<std::uint32_t> at, blk;  // blocks of value v's samples: blk[at[v] .. at[v + 1])
+  std::vector<double> W, S;              // prefix weights and weighted sums of the distinct values
+  std::vector<double> d;                 // per distinct value: squared distance to its nearest center
+  std::vector<double> block, super;      // the samples' distances summed per block / per super block
+  std::vector<std::uint32_t> at;         // blocks of value v's samples: blk[at[v] .. at[v + 1])
+  std::unique_ptr<std::uint32_t[]> blk;  // not value-initialized: fresh pages cost enough (4 B per weight)
+  std::size_t blk_size = 0;
   std::vector<double> sorted, trial, next, best_centers;
   std::vector<std::size_t> id, id_next, order, old_ends, best_ends;  // id: sklearn's index of each center
   static constexpr std::size_t block_size = 256, super_size = 64;    // samples per block, blocks per super
@@ -55,19 +58,28 @@ struct lloyd_workspace {
 
 namespace lloyd_impl {
 
-/// The sample sequence sklearn sees: sample e has distinct value value_of(e)
-/// and weight mult(e). Without a sample order it is the distinct values
-/// themselves, weighted by w (sklearn fit(x, sample_weight=w)).
-struct sequence {
+/// The sequence sklearn draws from. Samples in their order, sample e having
+/// distinct value value_of(e) (coremltools' fit on the raw weights) ...
+template <class ValueOf>
+struct sample_sequence {
+  static constexpr bool samples = true;
+  ValueOf value_of;
+  std::size_t n;
+  [[nodiscard]] std::size_t value(std::size_t e) const noexcept { return value_of(e); }
+  [[nodiscard]] static double mult(std::size_t) noexcept { return 1.0; }
+};
+/// ... or the distinct values themselves, weighted (fit(x, sample_weight=w)).
+struct distinct_sequence {
+  static constexpr bool samples = false;
   const double* w;
-  const std::uint32_t* sv;  // nullptr: e is the value
-  std::size_t n;            // samples
-  [[nodiscard]] std::size_t value(std::size_t e) const noexcept { return sv != nullptr ? sv[e] : e; }
-  [[nodiscard]] double mult(std::size_t e) const noexcept { return sv != nullptr ? 1.0 : w[e]; }
+  std::size_t n;
+  [[nodiscard]] static std::size_t value(std::size_t e) noexcept { return e; }
+  [[nodiscard]] double mult(std::size_t e) const noexcept { return w[e]; }
 };
 
 /// np.searchsorted(cumsum(mult * d[value]), r, side="left"), clipped to n - 1.
-inline std::size_t search(const lloyd_workspace& ws, const sequence& s, double r) noexcept {
+template <class Seq>
+std::size_t search(const lloyd_workspace& ws, const Seq& s, double r) noexcept {
   const std::size_t B = lloyd_workspace::block_size, SB = lloyd_workspace::super_size;
   double cum = 0;
   std::size_t sb = 0, b;
@@ -127,12 +139,13 @@ inline void sum_supers(lloyd_workspace& ws) noexcept {
 
 /// Greedy k-means++ (sklearn's _kmeans_plusplus); centers ascending, ws.id
 /// their draw order.
-inline void plusplus(const double* x, const double* w, std::size_t n, std::size_t k, const sequence& s,
-                     numpy_random_state& rng, lloyd_workspace& ws, double* centers) {
+template <class Seq>
+void plusplus(const double* x, const double* w, std::size_t n, std::size_t k, const Seq& s,
+              numpy_random_state& rng, lloyd_workspace& ws, double* centers) {
   const std::size_t B = lloyd_workspace::block_size, SB = lloyd_workspace::super_size;
   std::size_t first;
-  if (s.sv != nullptr) {
-    first = s.sv[rng.randint(s.n)];
+  if constexpr (Seq::samples) {
+    first = s.value(rng.randint(s.n));
   } else {  // choice(n, p=w/sum(w)): searchsorted(cumsum(p)/cdf[-1], u, side="right")
     const double total = ws.W[n], u = rng.random_sample();
     double cdf = 0;
@@ -173,7 +186,7 @@ inline void plusplus(const double* x, const double* w, std::size_t n, std::size_
       if (!(nd < ws.d[i])) continue;
       const double diff = nd - ws.d[i];
       ws.d[i] = nd;
-      if (s.sv != nullptr) {
+      if constexpr (Seq::samples) {
         // A value's blocks come ascending: add each run of one block at once.
         for (std::uint32_t q = ws.at[i]; q < ws.at[i + 1];) {
           const std::uint32_t b = ws.blk[q], q0 = q;
@@ -267,20 +280,16 @@ inline double lloyd(const double* x, const double* w, std::size_t n, std::size_t
 
 }  // namespace lloyd_impl
 
-/// k-means++ then Lloyd on the sorted distinct values x[0..n) with weights w,
-/// 1 <= k <= n. sample_value (optional): the distinct index of each of
-/// `samples` samples in their original order, which sklearn's draws follow
-/// (w must then be the counts). Writes the centers ascending to
-/// centers[0..k) and the final nearest-center partition to ends[0..k).
-inline void kmeans1d_lloyd(const double* x, const double* w, std::size_t n, std::size_t k,
-                           const lloyd_params& p, lloyd_workspace& ws, std::size_t* ends, double* centers,
-                           const std::uint32_t* sample_value = nullptr, std::size_t samples = 0) {
-  using namespace lloyd_impl;
+namespace lloyd_impl {
+
+template <class Seq>
+void run(const double* x, const double* w, std::size_t n, std::size_t k, const lloyd_params& p, const Seq& s,
+         lloyd_workspace& ws, std::size_t* ends, double* centers) {
   if (k == 0 || k > n) fail("kmeans1d_lloyd: k {} must be in [1, n = {}]", k, n);
   if (p.max_iter < 1 || p.n_init < 1 || !(p.tol >= 0))
     fail("kmeans1d_lloyd: needs max_iter >= 1, n_init >= 1, tol >= 0 (got {}, {}, {})", p.max_iter, p.n_init,
          p.tol);
-  if (sample_value != nullptr && samples == 0) fail("kmeans1d_lloyd: a sample order of 0 samples");
+  numpy_random_state rng(p.seed);
   ws.W.resize(n + 1);
   ws.S.resize(n + 1);
   ws.W[0] = ws.S[0] = 0;
@@ -290,19 +299,17 @@ inline void kmeans1d_lloyd(const double* x, const double* w, std::size_t n, std:
   for (std::size_t i = 0; i < n; ++i) var += w[i] * (x[i] - mean) * (x[i] - mean);
   const double tol_abs = p.tol * var / total;  // sklearn: tol * mean(np.var(X, axis=0))
 
-  const sequence s{w, sample_value, sample_value != nullptr ? samples : n};
   ws.d.resize(n);
-  if (sample_value != nullptr) {  // per value, the blocks of its samples
+  if constexpr (Seq::samples) {  // per value, the blocks of its samples
     ws.at.assign(n + 1, 0);
-    for (std::size_t e = 0; e < s.n; ++e) ++ws.at[sample_value[e] + 1];
+    for (std::size_t e = 0; e < s.n; ++e) ++ws.at[s.value(e) + 1];
     for (std::size_t i = 0; i < n; ++i) ws.at[i + 1] += ws.at[i];
-    ws.blk.resize(s.n);
+    if (ws.blk_size < s.n) ws.blk.reset(new std::uint32_t[s.n]), ws.blk_size = s.n;
     for (std::size_t e = 0; e < s.n; ++e)
-      ws.blk[ws.at[sample_value[e]]++] = static_cast<std::uint32_t>(e / lloyd_workspace::block_size);
+      ws.blk[ws.at[s.value(e)]++] = static_cast<std::uint32_t>(e / lloyd_workspace::block_size);
     for (std::size_t i = n; i > 0; --i) ws.at[i] = ws.at[i - 1];  // restore the starts
     ws.at[0] = 0;
   }
-  numpy_random_state rng(p.seed);
   double best = std::numeric_limits<double>::infinity();
   ws.best_centers.resize(k);
   ws.best_ends.resize(k);
@@ -318,6 +325,29 @@ inline void kmeans1d_lloyd(const double* x, const double* w, std::size_t n, std:
   }
   std::copy(ws.best_centers.begin(), ws.best_centers.end(), centers);
   std::copy(ws.best_ends.begin(), ws.best_ends.end(), ends);
+}
+
+}  // namespace lloyd_impl
+
+/// k-means++ then Lloyd on the sorted distinct values x[0..n) with weights w,
+/// 1 <= k <= n, drawing over the distinct values (sklearn's fit(x,
+/// sample_weight=w)). Writes the centers ascending to centers[0..k) and the
+/// final nearest-center partition to ends[0..k).
+inline void kmeans1d_lloyd(const double* x, const double* w, std::size_t n, std::size_t k,
+                           const lloyd_params& p, lloyd_workspace& ws, std::size_t* ends, double* centers) {
+  lloyd_impl::run(x, w, n, k, p, lloyd_impl::distinct_sequence{w, n}, ws, ends, centers);
+}
+
+/// The same, drawing over `samples` samples in their order, as sklearn's fit
+/// on the raw weights does: value_of(e) is the distinct index of sample e
+/// (w must be the counts).
+template <class ValueOf>
+void kmeans1d_lloyd(const double* x, const double* w, std::size_t n, std::size_t k, const lloyd_params& p,
+                    lloyd_workspace& ws, std::size_t* ends, double* centers, std::size_t samples,
+                    const ValueOf& value_of) {
+  if (samples == 0) fail("kmeans1d_lloyd: a sample order of 0 samples");
+  lloyd_impl::run(x, w, n, k, p, lloyd_impl::sample_sequence<const ValueOf&>{value_of, samples}, ws, ends,
+                  centers);
 }
 
 }  // namespace lowbit::detail
