@@ -236,6 +236,47 @@ TEST_CASE("LUT vector kernels on every backend match the plain definition (bits 
         }
 }
 
+TEST_CASE("LUT qmv 5/6-bit: f16 and float tables, row tails, every backend") {
+  // rows 6 = one 4-row block + 2 single rows; cols 64 and 96 take the
+  // AVX3_DL f16-word path (f16 tables), float tables the float path.
+  for (backend be : {backend::scalar, backend::xsimd, backend::highway})
+    for (int bits : {5, 6})
+      for (std::size_t cols : {std::size_t{64}, std::size_t{96}}) {
+        CAPTURE(static_cast<int>(be));
+        CAPTURE(bits);
+        CAPTURE(cols);
+        const std::size_t rows = 6;
+        const fixture<f16> fx(1, rows, cols, lut_format{bits, 2}, lut_channel_scale::output_rows, 77u + bits);
+        std::vector<float> lut32(fx.lut.size());
+        for (std::size_t i = 0; i < lut32.size(); ++i)
+          lut32[i] = static_cast<float>(fx.lut[i]) * (1.0f + 0x1p-20f);  // not f16 values
+        std::vector<float> sc32(fx.scales.size());
+        for (std::size_t i = 0; i < sc32.size(); ++i) sc32[i] = static_cast<float>(fx.scales[i]);
+        lut_matrix<float> w32 = {fx.stream.data(), lut32.data(), rows, cols, lut_format{bits, 2}};
+        w32.channel_scale = lut_channel_scale::output_rows;
+        w32.scales = sc32.data();
+        std::mt19937 rng(bits);
+        std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+        std::vector<float> x(cols);
+        for (auto& v : x) v = u(rng);
+        std::vector<float> y(rows), y32(rows);
+        qmv(fx.view(), x.data(), y.data(), {}, be);
+        qmv(w32, x.data(), y32.data(), {}, be);
+        for (std::size_t r = 0; r < rows; ++r) {
+          double want = 0, want32 = 0, mag = 0;
+          for (std::size_t c = 0; c < cols; ++c) {
+            const double p = static_cast<double>(fx.weight(r, c)) * x[c];
+            want += p;
+            want32 += static_cast<double>(lut32[(r / 2) * lut_entries(fx.f) + fx.idx[r * cols + c]]) *
+                      sc32[r] * x[c];
+            mag += std::fabs(p);
+          }
+          CHECK(std::fabs(y[r] - want) <= 1e-5 * mag + 1e-30);
+          CHECK(std::fabs(y32[r] - want32) <= 1e-5 * mag + 1e-30);
+        }
+      }
+}
+
 TEST_CASE("LUT vector kernels take bits 1-6 with whole chunks, and decline the rest") {
   for (backend be : {backend::scalar, backend::xsimd, backend::highway})
     for (int bits = 1; bits <= 8; ++bits) {

@@ -79,6 +79,7 @@ bool lut_matmul_vector(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y, 
   j.expert_rows = w.rows;
   j.bits = w.format.bits;
   j.tables = tables.data();
+  j.f16_tables = std::is_same_v<L, f16>;
   j.row_scale = w.channel_scale == lut_channel_scale::output_rows ? scales.data() : nullptr;
   j.x = xp;
   j.m = m;

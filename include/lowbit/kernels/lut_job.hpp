@@ -17,6 +17,7 @@ struct lut_job {
   std::size_t rows = 0, cols = 0, group_rows = 1, expert_rows = 1;
   int bits = 4;
   const float* tables = nullptr;
+  bool f16_tables = false;           // every table entry is exactly an f16 value (the LUT type is f16)
   const float* row_scale = nullptr;  // per stacked row, or nullptr
   const float* col_scale = nullptr;  // dequantize: per expert and column, or nullptr
   // matmul: x already multiplied by the column scales
