@@ -94,6 +94,9 @@ struct lut_words {
         const __m512 x0 = _mm512_loadu_ps(x + k * C), x1 = _mm512_loadu_ps(x + k * C + 16);
         LOWBIT_UNROLL
         for (int i = 0; i < R; ++i) {
+          // 512 bytes ahead in each row: 0.39-0.46 -> 0.50-0.62 of read bandwidth on
+          // one thread (2048 ahead: 0.43-0.51), same contended runs.
+          _mm_prefetch(reinterpret_cast<const char*>(rp[i] + k * bytes + 512), _MM_HINT_T0);
           const __m512i w = lookup(tab[i], dec.codes(rp[i] + k * bytes));
           acc[i][0] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(w)), x0, acc[i][0]);
           acc[i][1] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(w, 1)), x1, acc[i][1]);
