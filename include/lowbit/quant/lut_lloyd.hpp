@@ -301,9 +301,10 @@ void run(const double* x, const double* w, std::size_t n, std::size_t k, const l
 
   ws.d.resize(n);
   if constexpr (Seq::samples) {  // per value, the blocks of its samples
-    ws.at.assign(n + 1, 0);
-    for (std::size_t e = 0; e < s.n; ++e) ++ws.at[s.value(e) + 1];
-    for (std::size_t i = 0; i < n; ++i) ws.at[i + 1] += ws.at[i];
+    ws.at.resize(n + 1);
+    ws.at[0] = 0;
+    for (std::size_t i = 0; i < n; ++i) ws.at[i + 1] = ws.at[i] + static_cast<std::uint32_t>(w[i]);  // counts
+    if (ws.at[n] != s.n) fail("kmeans1d_lloyd: the counts sum to {}, not to the {} samples", ws.at[n], s.n);
     if (ws.blk_size < s.n) ws.blk.reset(new std::uint32_t[s.n]), ws.blk_size = s.n;
     for (std::size_t e = 0; e < s.n; ++e)
       ws.blk[ws.at[s.value(e)]++] = static_cast<std::uint32_t>(e / lloyd_workspace::block_size);
