@@ -3,6 +3,9 @@
 // rules): affine rounds (q*scale) and (+ bias) separately to the scales dtype
 // RS (never fused: fence), then converts to Out. mx: elem * (2^(s-127) rounded
 // to Out). nv: elem * scale factor, rounded once to Out.
+// Affine <= 4 bits goes through dequant_table-inl.hpp (16-entry output tables
+// per group, no float work per element); this arithmetic path keeps 5/6/8-bit
+// (too many entries for a table) and the fp modes.
 // No include guard (see unpack-inl.hpp).
 
 template <class Ops, int Bits, quant_mode Mode, plan Plan, class Out, class RS>
@@ -34,6 +37,10 @@ struct dequant_kernel {
   static void run(const dequant_job& job) {
     const qjob& w = job.w;
     const std::size_t gs = static_cast<std::size_t>(w.format.group_size);
+    if constexpr (Mode == quant_mode::affine && Bits <= 4) {
+      using Table = dequant_table_kernel<Ops, Bits, Out, RS>;
+      if (Table::supported(gs)) return Table::run(job);
+    }
     const std::size_t gpr = w.cols / gs, cpg = gs / Dec::C;
     const std::size_t row_bytes = w.cols * Bits / 8;
     const row_source src{reinterpret_cast<const std::uint8_t*>(w.packed), row_bytes, w.rows * row_bytes,

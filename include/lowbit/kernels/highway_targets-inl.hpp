@@ -20,6 +20,7 @@ namespace lowbit::kernels::HWY_NAMESPACE {
 #include "lowbit/kernels/unpack-inl.hpp"
 #include "lowbit/kernels/qmv-inl.hpp"
 #include "lowbit/kernels/qmm-inl.hpp"
+#include "lowbit/kernels/dequant_table-inl.hpp"
 #include "lowbit/kernels/dequantize-inl.hpp"
 #include "lowbit/kernels/entry-inl.hpp"
 #include "lowbit/kernels/lut-inl.hpp"
