@@ -74,21 +74,22 @@ void lut_quantize(const lut_format& f, const T* w, std::size_t rows, std::size_t
   const std::vector<float> divisors =
       detail::channel_scales(w, rows, cols, o.experts, o.channel_scale, scales);
 
-  // Tasks take contiguous runs of groups so that each allocates its
-  // workspace (the 1 MiB counting tables) once; 4 per thread for balance.
+  // Tasks take contiguous runs of groups, 4 per thread for balance; each
+  // runs on its thread's cached solver (workspace and 1 MiB counting tables).
   const std::size_t tasks = std::min(groups, std::max<std::size_t>(1, o.exec.concurrency() * 4));
   o.exec.parallel_for(tasks, [&](std::size_t task) {
-    detail::lut_group_solver<T> solver;
-    for (std::size_t g = groups * task / tasks; g < groups * (task + 1) / tasks; ++g) {
-      const std::size_t row0 = g * group_rows, expert = row0 / rows;
-      const float* row_div =
-          o.channel_scale == lut_channel_scale::output_rows ? divisors.data() + row0 : nullptr;
-      const float* col_div =
-          o.channel_scale == lut_channel_scale::input_columns ? divisors.data() + expert * cols : nullptr;
-      solver.run(f, o, w + row0 * cols, group_rows, cols, row_div, col_div, lut + g * lut_entries(f));
-      // A single group (per tensor) spreads its index writing over the threads.
-      solver.emit(row0 * cols, f.bits, indices, tasks == 1 ? o.exec : executor{});
-    }
+    detail::with_thread_solver<T>([&](detail::lut_group_solver<T>& solver) {
+      for (std::size_t g = groups * task / tasks; g < groups * (task + 1) / tasks; ++g) {
+        const std::size_t row0 = g * group_rows, expert = row0 / rows;
+        const float* row_div =
+            o.channel_scale == lut_channel_scale::output_rows ? divisors.data() + row0 : nullptr;
+        const float* col_div =
+            o.channel_scale == lut_channel_scale::input_columns ? divisors.data() + expert * cols : nullptr;
+        solver.run(f, o, w + row0 * cols, group_rows, cols, row_div, col_div, lut + g * lut_entries(f));
+        // A single group (per tensor) spreads its index writing over the threads.
+        solver.emit(row0 * cols, f.bits, indices, tasks == 1 ? o.exec : executor{});
+      }
+    });
   });
 }
 

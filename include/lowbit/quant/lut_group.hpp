@@ -174,6 +174,24 @@ class lut_group_solver {
 
   /// Writes the group's indices as stream indices [first, first + n); chunks
   /// of 32768 weights run as tasks of `ex` (they only read the label table).
+  /// Frees the buffers a large group left above `keep` bytes (per-tensor
+  /// groups: the DP's argmin table, the samples' block lists); the rest stays
+  /// for the next call on this thread.
+  void trim(std::size_t keep = std::size_t{8} << 20) {
+    auto shrink = [keep](auto& v) {
+      if (v.capacity() * sizeof(v[0]) > keep) {
+        v.clear();
+        v.shrink_to_fit();
+      }
+    };
+    shrink(dp_.opt);
+    shrink(dp_.E_prev);
+    shrink(dp_.E_cur);
+    shrink(sample_value_);
+    shrink(scaled_);
+    if (lloyd_.blk_size * sizeof(std::uint32_t) > keep) lloyd_.blk.reset(), lloyd_.blk_size = 0;
+  }
+
   void emit(std::size_t first, int bits, std::uint8_t* stream, const executor& ex) {
     constexpr std::size_t chunk = 32768;
     ex.parallel_for((n_ + chunk - 1) / chunk, [&](std::size_t c) {
@@ -248,5 +266,35 @@ class lut_group_solver {
   float lo_ = 0.0f, range_ = 0.0f;
   int steps_ = 0;
 };
+
+/// Runs fn(solver) with this thread's cached solver: a fresh one costs ~12 %
+/// of a g32 matrix (page faults and zeroing of its 1 MiB value table and DP
+/// buffers, which also serialize threads on the kernel's mm lock). A fresh
+/// one is used while the cached one is busy (an executor running another
+/// task on this thread inside a nested wait); after an exception the cached
+/// one is rebuilt (its value table may still hold counts).
+template <class T, class F>
+void with_thread_solver(F&& fn) {
+  struct slot {
+    lut_group_solver<T> solver;
+    bool busy = false;
+  };
+  thread_local slot s;
+  if (s.busy) {
+    lut_group_solver<T> fresh;
+    fn(fresh);
+    return;
+  }
+  s.busy = true;
+  try {
+    fn(s.solver);
+  } catch (...) {
+    s.solver = lut_group_solver<T>();
+    s.busy = false;
+    throw;
+  }
+  s.solver.trim();
+  s.busy = false;
+}
 
 }  // namespace lowbit::detail
