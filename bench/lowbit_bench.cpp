@@ -166,6 +166,14 @@ struct bench {
   }
 
   std::vector<backend> backends() const { return {backend::scalar, backend::xsimd, backend::highway}; }
+  /// Every backend in exact numerics, then the SIMD backends with int8 activations.
+  std::vector<std::pair<backend, numerics>> variants() const {
+    std::vector<std::pair<backend, numerics>> v;
+    for (backend b : backends()) v.emplace_back(b, numerics::exact);
+    for (backend b : {backend::xsimd, backend::highway}) v.emplace_back(b, numerics::int8);
+    return v;
+  }
+  static const char* name(numerics n) { return n == numerics::int8 ? "int8" : "exact"; }
 
   void qmv(int bits) {
     const quant_format f{quant_mode::affine, bits, 64};
@@ -173,18 +181,19 @@ struct bench {
       thread_pool pool(thread_counts[ti]);
       weight_set ws(f, 14336, 4096, 1, working_set(), pool.get());
       std::vector<float> x(ws.cols, 0.5f), y(ws.rows);
-      for (backend b : backends()) {
+      for (auto [b, nm] : variants()) {
         // The scalar backend streams ~1 GB/s: a slice of the set is enough to time it.
         const std::size_t count = b == backend::scalar ? std::min<std::size_t>(ws.count, 3) : ws.count;
         std::vector<double> ts;
         const int passes = opt.quick ? 2 : 3;
         for (std::size_t i = 0; i < count * static_cast<std::size_t>(passes) + 1; ++i) {
           const double t =
-              time_it([&] { kernels::qmv(ws.at(i % count), x.data(), y.data(), pool.get(), b); });
+              time_it([&] { kernels::qmv(ws.at(i % count), x.data(), y.data(), pool.get(), b, nm); });
           if (i > 0) ts.push_back(t);
         }
         result r;
         r.kernel = "qmv";
+        r.mode = name(nm);
         r.bits = bits;
         r.group_size = 64;
         r.rows = ws.rows;
@@ -242,19 +251,21 @@ struct bench {
       weight_set ws(f, 4096, 4096, E, working_set(), pool.get());
       std::vector<float> x(ws.cols, 0.5f), y(K * ws.rows);
       std::mt19937 rng(5);
-      for (backend b : backends()) {
+      for (auto [b, nm] : variants()) {
         const std::size_t count = b == backend::scalar ? std::min<std::size_t>(ws.count, 2) : ws.count;
         std::vector<double> ts;
         for (std::size_t i = 0; i < count * (opt.quick ? 2u : 3u) + 1; ++i) {
           std::uint32_t ids[K];
           ids[0] = static_cast<std::uint32_t>(rng() % E);
           ids[1] = static_cast<std::uint32_t>((ids[0] + 1 + rng() % (E - 1)) % E);
-          const double t = time_it(
-              [&] { kernels::gather_qmv(ws.at(i % count), x.data(), 1, ids, K, y.data(), pool.get(), b); });
+          const double t = time_it([&] {
+            kernels::gather_qmv(ws.at(i % count), x.data(), 1, ids, K, y.data(), pool.get(), b, nm);
+          });
           if (i > 0) ts.push_back(t);
         }
         result r;
         r.kernel = "gather_qmv";
+        r.mode = name(nm);
         r.bits = 4;
         r.group_size = 64;
         r.rows = ws.rows;
@@ -280,17 +291,17 @@ struct bench {
       std::vector<float> x(m * ws.cols), y(m * ws.rows);
       fill_random(x.data(), x.size() * 4, 9, pool.get());
       for (auto& v : x) v = static_cast<float>(std::bit_cast<std::uint32_t>(v) % 1000) * 1e-3f - 0.5f;
-      for (backend b : backends()) {
+      for (auto [b, nm] : variants()) {
         if (b == backend::scalar && (opt.quick || m > 64)) continue;  // minutes per call
         std::vector<double> ts;
         const int reps = opt.quick ? 2 : (m > 64 ? 3 : 5);
         for (int i = 0; i < reps + 1; ++i) {
-          const double t = time_it([&] { kernels::qmm(ws.at(0), x.data(), m, y.data(), pool.get(), b); });
+          const double t = time_it([&] { kernels::qmm(ws.at(0), x.data(), m, y.data(), pool.get(), b, nm); });
           if (i > 0) ts.push_back(t);
         }
         result r;
         r.kernel = "qmm";
-        r.mode = "exact";
+        r.mode = name(nm);
         r.bits = 4;
         r.group_size = 64;
         r.rows = ws.rows;

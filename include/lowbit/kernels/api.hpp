@@ -5,13 +5,15 @@
 // scalar / xsimd / highway; LOWBIT_BACKEND does the same per process).
 // Defining LOWBIT_REFERENCE_KERNELS before the first include makes them run
 // the scalar reference instead (it also spares the SIMD kernels' compile time,
-// about a minute per translation unit at -O2).
+// about a minute per translation unit at -O2). numerics::int8 opts the matmuls
+// into int8 activations (core/numerics.hpp: error bound); the reference is exact.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "lowbit/core/executor.hpp"
+#include "lowbit/core/numerics.hpp"
 #include "lowbit/kernels/reference.hpp"
 #include "lowbit/simd/backend.hpp"
 #ifndef LOWBIT_REFERENCE_KERNELS
@@ -34,48 +36,51 @@ void dequantize(const qmatrix<S>& w, Out* out, const executor& ex = {}, backend 
 
 /// y[rows] = W x (experts == 1).
 template <class S, class X, class Y>
-void qmv(const qmatrix<S>& w, const X* x, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+void qmv(const qmatrix<S>& w, const X* x, Y* y, const executor& ex = {}, backend b = backend::automatic,
+         numerics nm = numerics::exact) {
 #ifdef LOWBIT_REFERENCE_KERNELS
-  (void)ex, (void)b;
+  (void)ex, (void)b, (void)nm;
   reference::qmv(w, x, y);
 #else
-  kernels::qmv(w, x, y, ex, b);
+  kernels::qmv(w, x, y, ex, b, nm);
 #endif
 }
 
 /// y[m][rows] = x[m][cols] W^T (experts == 1).
 template <class S, class X, class Y>
 void qmm(const qmatrix<S>& w, const X* x, std::size_t m, Y* y, const executor& ex = {},
-         backend b = backend::automatic) {
+         backend b = backend::automatic, numerics nm = numerics::exact) {
 #ifdef LOWBIT_REFERENCE_KERNELS
-  (void)ex, (void)b;
+  (void)ex, (void)b, (void)nm;
   reference::qmm(w, x, m, y);
 #else
-  kernels::qmm(w, x, m, y, ex, b);
+  kernels::qmm(w, x, m, y, ex, b, nm);
 #endif
 }
 
 /// MoE: y[t][j][:] = W[ids[t*top_k + j]] x[t][:], one token at a time.
 template <class S, class X, class Y>
 void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
-                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic,
+                numerics nm = numerics::exact) {
 #ifdef LOWBIT_REFERENCE_KERNELS
-  (void)ex, (void)b;
+  (void)ex, (void)b, (void)nm;
   reference::gather_qmv(w, x, tokens, ids, top_k, y);
 #else
-  kernels::gather_qmv(w, x, tokens, ids, top_k, y, ex, b);
+  kernels::gather_qmv(w, x, tokens, ids, top_k, y, ex, b, nm);
 #endif
 }
 
 /// MoE, same result as gather_qmv; groups tokens by expert.
 template <class S, class X, class Y>
 void gather_qmm(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
-                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic,
+                numerics nm = numerics::exact) {
 #ifdef LOWBIT_REFERENCE_KERNELS
-  (void)ex, (void)b;
+  (void)ex, (void)b, (void)nm;
   reference::gather_qmm(w, x, tokens, ids, top_k, y);
 #else
-  kernels::gather_qmm(w, x, tokens, ids, top_k, y, ex, b);
+  kernels::gather_qmm(w, x, tokens, ids, top_k, y, ex, b, nm);
 #endif
 }
 

@@ -12,6 +12,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/executor.hpp"
 #include "lowbit/core/half.hpp"
+#include "lowbit/core/numerics.hpp"
 #include "lowbit/format/qmatrix.hpp"
 #include "lowbit/kernels/highway.hpp"
 #include "lowbit/kernels/job.hpp"
@@ -49,7 +50,7 @@ const float* as_float(const T* p, std::size_t n, std::vector<float>& buf) {
 /// y[t][:] (rows apart y_stride) = W x[t] for t < m; W a single matrix.
 template <class S, class X, class Y>
 void matmul(const qmatrix<S>& w, const X* x, std::size_t m, Y* y, std::size_t y_stride, const executor& ex,
-            const kernel_table& t) {
+            const kernel_table& t, numerics nm) {
   std::vector<float> xb, yb;
   matmul_job j;
   j.w = make_qjob(w, w.rows);
@@ -57,6 +58,7 @@ void matmul(const qmatrix<S>& w, const X* x, std::size_t m, Y* y, std::size_t y_
   j.m = m;
   j.x_stride = w.cols;
   j.ex = ex;
+  j.int8 = nm == numerics::int8;
   if constexpr (std::is_same_v<Y, float>) {
     j.y = y;
     j.y_stride = y_stride;
@@ -88,42 +90,45 @@ void dequantize(const qmatrix<S>& w, Out* out, const executor& ex = {}, backend 
 
 /// y[rows] = W x.
 template <class S, class X, class Y>
-void qmv(const qmatrix<S>& w, const X* x, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+void qmv(const qmatrix<S>& w, const X* x, Y* y, const executor& ex = {}, backend b = backend::automatic,
+         numerics nm = numerics::exact) {
   validate(w, "qmv");
   reference::impl::check_single_expert(w, "qmv");
   reference::impl::check_matmul_io(x, y, "qmv");
-  impl::matmul(w, x, 1, y, w.rows, ex, table_for(b));
+  impl::matmul(w, x, 1, y, w.rows, ex, table_for(b), nm);
 }
 
 /// y[m][rows] = x[m][cols] W^T.
 template <class S, class X, class Y>
 void qmm(const qmatrix<S>& w, const X* x, std::size_t m, Y* y, const executor& ex = {},
-         backend b = backend::automatic) {
+         backend b = backend::automatic, numerics nm = numerics::exact) {
   validate(w, "qmm");
   reference::impl::check_single_expert(w, "qmm");
   if (m == 0) return;
   reference::impl::check_matmul_io(x, y, "qmm");
-  impl::matmul(w, x, m, y, w.rows, ex, table_for(b));
+  impl::matmul(w, x, m, y, w.rows, ex, table_for(b), nm);
 }
 
 /// MoE, one token at a time: reads only the routed experts' bytes.
 template <class S, class X, class Y>
 void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
-                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic,
+                numerics nm = numerics::exact) {
   validate(w, "gather_qmv");
   validate_expert_ids(w, ids, tokens, top_k, "gather_qmv");
   if (tokens == 0 || top_k == 0) return;
   reference::impl::check_matmul_io(x, y, "gather_qmv");
   const kernel_table t = table_for(b);
   for (std::size_t i = 0; i < tokens * top_k; ++i)
-    impl::matmul(expert_view(w, ids[i]), x + i / top_k * w.cols, 1, y + i * w.rows, w.rows, ex, t);
+    impl::matmul(expert_view(w, ids[i]), x + i / top_k * w.cols, 1, y + i * w.rows, w.rows, ex, t, nm);
 }
 
 /// MoE, tokens grouped by expert: each used expert runs one qmm over the
 /// tokens routed to it (gathered), results scattered back.
 template <class S, class X, class Y>
 void gather_qmm(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
-                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic,
+                numerics nm = numerics::exact) {
   validate(w, "gather_qmm");
   validate_expert_ids(w, ids, tokens, top_k, "gather_qmm");
   if (tokens == 0 || top_k == 0) return;
@@ -147,7 +152,7 @@ void gather_qmm(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::
       const X* xr = x + order[start[e] + k] / top_k * w.cols;
       for (std::size_t c = 0; c < w.cols; ++c) xs[k * w.cols + c] = to_float(xr[c]);
     }
-    impl::matmul(expert_view(w, e), xs.data(), cnt, ys.data(), w.rows, ex, t);
+    impl::matmul(expert_view(w, e), xs.data(), cnt, ys.data(), w.rows, ex, t, nm);
     for (std::size_t k = 0; k < cnt; ++k) {
       Y* yr = y + order[start[e] + k] * w.rows;
       for (std::size_t r = 0; r < w.rows; ++r) yr[r] = from_float<Y>(ys[k * w.rows + r]);

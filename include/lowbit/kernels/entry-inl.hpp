@@ -37,7 +37,36 @@ struct kernels_for {
     if constexpr (Bits != 8) matmul_plan<Bits, Mode, plan::window>(j);
   }
 
+  template <int Bits, plan Plan>
+  static bool int8_plan(const matmul_job& j) {
+    using K = int8_kernel<Ops, Bits, Plan>;
+    if (!K::supports(static_cast<std::size_t>(j.w.format.group_size), j.w.cols)) return false;
+    K::run(j);
+    return true;
+  }
+
+  /// numerics::int8: false when the shape needs the exact kernel (see int8_kernel::supports).
+  static bool int8_matmul(const matmul_job& j) {
+    switch (j.w.format.bits) {
+      case 2:
+        return int8_plan<2, plan::quad>(j);
+      case 3:
+        return int8_plan<3, plan::window>(j);
+      case 4:
+        return int8_plan<4, plan::nib>(j);
+      case 5:
+        return int8_plan<5, plan::window>(j);
+      case 6:
+        return int8_plan<6, plan::window>(j);
+      case 8:
+        return int8_plan<8, plan::byte>(j);
+      default:
+        return false;
+    }
+  }
+
   static void matmul(const matmul_job& j) {
+    if (j.int8 && j.w.format.mode == quant_mode::affine && int8_matmul(j)) return;
     switch (j.w.format.mode) {
       case quant_mode::affine:
         switch (j.w.format.bits) {

@@ -24,11 +24,11 @@
 #define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128 | HWY_RVV)
 #endif
 
-// Highway 1.0.3 only compiles AVX3_DL when asked, yet makes it the static
-// target when the compiler flags allow it (-march=native on Zen 4/5, Ice Lake):
-// without the request that is a hard #error ("best baseline should be included
-// in dynamic targets"). Ask for it exactly then, so default builds pay nothing.
-#if defined(__AVX512VNNI__) && defined(__AVX512VBMI2__) && !defined(HWY_WANT_AVX3_DL)
+// Highway 1.0.3 only compiles AVX3_DL (AVX-512 with VNNI: Ice Lake, Zen 4/5)
+// when asked. We ask: the int8 matmul's vpdpbusd lives there (2x the
+// pmaddubsw path), and -march=native on those CPUs makes AVX3_DL the static
+// target, which without the request is a hard #error in 1.0.3.
+#ifndef HWY_WANT_AVX3_DL
 #define HWY_WANT_AVX3_DL
 #endif
 

@@ -82,6 +82,7 @@ struct matmul_job {
   float* y = nullptr;
   std::size_t y_stride = 0;
   executor ex{};
+  bool int8 = false;  // numerics::int8 (affine formats; the others ignore it)
 };
 
 /// out[rows][cols] = W as out_kind.

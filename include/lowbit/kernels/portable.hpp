@@ -26,6 +26,7 @@ namespace lowbit::kernels::portable {
 #include "lowbit/kernels/unpack-inl.hpp"
 #include "lowbit/kernels/qmv-inl.hpp"
 #include "lowbit/kernels/qmm-inl.hpp"
+#include "lowbit/kernels/int8-inl.hpp"
 #include "lowbit/kernels/dequant_table-inl.hpp"
 #include "lowbit/kernels/dequantize-inl.hpp"
 #include "lowbit/kernels/entry-inl.hpp"

@@ -163,7 +163,7 @@ struct row_source {
 /// Slot s of the calling thread, at least n elements, contents unspecified.
 template <class T>
 T* scratch(int slot, std::size_t n) {
-  thread_local std::vector<T> bufs[4];
+  thread_local std::vector<T> bufs[8];
   auto& b = bufs[slot];
   if (b.size() < n) b.resize(n);
   return b.data();

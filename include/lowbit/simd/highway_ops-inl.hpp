@@ -58,6 +58,7 @@ struct hwy_ops {
 
   static vi seti(std::uint32_t v) { return hn::Set(DU(), v); }
   static vi load_i(const std::uint32_t* p) { return hn::LoadU(DU(), p); }
+  static void store_i(vi v, std::uint32_t* p) { hn::StoreU(v, DU(), p); }
   static vi load_u8(const std::uint8_t* p) { return hn::PromoteTo(DU(), hn::LoadU(DQ(), p)); }
   static vi load_u16(const std::uint16_t* p) { return hn::PromoteTo(DU(), hn::LoadU(DH(), p)); }
   static vi band(vi a, vi b) { return hn::And(a, b); }
@@ -71,6 +72,43 @@ struct hwy_ops {
     return hn::ShiftRight<K>(a);
   }
   static vi shrv(vi a, vi c) { return hn::Shr(a, c); }
+  static vi addi(vi a, vi b) { return hn::Add(a, b); }
+  /// AVX3_DL: one vpdpbusd (highway_targets-inl.hpp enables avx512vnni for that pass).
+  /// Other x86: pmaddubsw + pmaddwd, exact for MaxA <= 63 (int16 pair sums cannot
+  /// saturate); larger codes go through their nibbles (a.b = lo.b + 16 hi.b).
+  /// Elsewhere: four widening multiplies in int32.
+  template <int MaxA>
+  static vi dot_u8s8(vi acc, vi a, vi b) {
+#if HWY_TARGET == HWY_AVX3_DL
+    return vi{_mm512_dpbusd_epi32(acc.raw, a.raw, b.raw)};
+#elif HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4
+    if constexpr (MaxA > 63) {
+      const vi m = seti(0x0f0f0f0fu);
+      return addi(dot_u8s8<15>(acc, band(a, m), b), shl<4>(dot_u8s8<15>(seti(0), band(shr<4>(a), m), b)));
+    } else {
+#if HWY_TARGET == HWY_AVX3
+      return vi{_mm512_add_epi32(
+          acc.raw, _mm512_madd_epi16(_mm512_maddubs_epi16(a.raw, b.raw), _mm512_set1_epi16(1)))};
+#elif HWY_TARGET == HWY_AVX2
+      return vi{_mm256_add_epi32(
+          acc.raw, _mm256_madd_epi16(_mm256_maddubs_epi16(a.raw, b.raw), _mm256_set1_epi16(1)))};
+#else
+      return vi{_mm_add_epi32(acc.raw, _mm_madd_epi16(_mm_maddubs_epi16(a.raw, b.raw), _mm_set1_epi16(1)))};
+#endif
+    }
+#else
+    const auto bs = hn::BitCast(DI(), b);
+    auto s = hn::BitCast(DI(), acc);
+    s = hn::Add(s,
+                hn::Mul(hn::BitCast(DI(), band(a, seti(0xff))), hn::ShiftRight<24>(hn::ShiftLeft<24>(bs))));
+    s = hn::Add(s, hn::Mul(hn::BitCast(DI(), band(shr<8>(a), seti(0xff))),
+                           hn::ShiftRight<24>(hn::ShiftLeft<16>(bs))));
+    s = hn::Add(s, hn::Mul(hn::BitCast(DI(), band(shr<16>(a), seti(0xff))),
+                           hn::ShiftRight<24>(hn::ShiftLeft<8>(bs))));
+    s = hn::Add(s, hn::Mul(hn::BitCast(DI(), shr<24>(a)), hn::ShiftRight<24>(bs)));
+    return hn::BitCast(DU(), s);
+#endif
+  }
   static vf to_f32(vi v) { return hn::ConvertTo(DF(), hn::BitCast(DI(), v)); }
   static vf as_f32(vi v) { return hn::BitCast(DF(), v); }
   static vi as_u32(vf v) { return hn::BitCast(DU(), v); }

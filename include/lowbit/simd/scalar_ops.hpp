@@ -7,13 +7,17 @@
 //   zero set load store add mul fma(a,b,c)=a*b+c sum(v)=horizontal add
 //   fence(v)               v unchanged, but the compiler may not fuse the op that made
 //                          v with the next one (MLX's dequantize rounds * and + apart)
-//   seti load_i(N uint32) load_u8(N bytes, zero-extended) load_u16 band bor shl<k> shr<k> shrv(a, counts)
-//   to_f32 (value convert) as_f32 / as_u32 (bit casts)
-//   vidx, load_idx(4N bytes) byte-shuffle control; load_dup16(p): 16 bytes at p in every
+//   seti load_i(N uint32) store_i load_u8(N bytes, zero-extended) load_u16 band bor shl<k> shr<k> shrv(a,
+//   counts) to_f32 (value convert) as_f32 / as_u32 (bit casts) vidx, load_idx(4N bytes) byte-shuffle control;
+//   load_dup16(p): 16 bytes at p in every
 //                          128-bit block; lookup_bytes(t, idx) is
 //                          pshufb: lane byte b = t[idx[b]], 0 when idx[b] >= 0x80
 //   load_f16/bf16, store_f16/bf16 (RNE), round_f16/bf16 (RNE round trip)
 //   table16, load_table16(16 floats), lookup16(t, idx < 16): a 16-entry float table lookup per lane
+//   addi                   uint32 lane add (wraps: two's complement int32 sums)
+//   dot_u8s8<MaxA>(acc, a, b) acc + the sum over each lane's 4 bytes of uint8(a) * int8(b), as int32
+//                          (VNNI vpdpbusd); MaxA bounds a's bytes: <= 63 lets pmaddubsw, which
+//                          saturates its int16 pair sums, compute it exactly without VNNI
 #pragma once
 
 #include <bit>
@@ -47,6 +51,7 @@ struct scalar_ops {
 
   static vi seti(std::uint32_t v) noexcept { return v; }
   static vi load_i(const std::uint32_t* p) noexcept { return *p; }
+  static void store_i(vi v, std::uint32_t* p) noexcept { *p = v; }
   static vi load_u8(const std::uint8_t* p) noexcept { return *p; }
   static vi load_u16(const std::uint16_t* p) noexcept { return *p; }
   static vi band(vi a, vi b) noexcept { return a & b; }
@@ -60,6 +65,15 @@ struct scalar_ops {
     return a >> K;
   }
   static vi shrv(vi a, vi c) noexcept { return a >> c; }
+  static vi addi(vi a, vi b) noexcept { return a + b; }
+  template <int MaxA>
+  static vi dot_u8s8(vi acc, vi a, vi b) noexcept {
+    std::int64_t s = 0;
+    for (int k = 0; k < 4; ++k)
+      s += static_cast<std::int64_t>((a >> (8 * k)) & 0xffu) *
+           static_cast<std::int8_t>(static_cast<std::uint8_t>(b >> (8 * k)));
+    return acc + static_cast<std::uint32_t>(s);
+  }
   static vf to_f32(vi v) noexcept { return static_cast<float>(static_cast<std::int32_t>(v)); }
   static vf as_f32(vi v) noexcept { return std::bit_cast<float>(v); }
   static vi as_u32(vf v) noexcept { return std::bit_cast<std::uint32_t>(v); }

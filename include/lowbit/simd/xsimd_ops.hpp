@@ -23,6 +23,24 @@ struct xsimd_ops {
   using vb = xsimd::batch<std::uint8_t, Arch>;
   using vidx = vb;
   static constexpr std::size_t N = vf::size;
+  /// pmaddubsw for this lane count in this TU (dot_u8s8's fast non-VNNI path).
+#if defined(__AVX512BW__)
+  static constexpr bool has_maddubs_512 = true;
+#else
+  static constexpr bool has_maddubs_512 = false;
+#endif
+#if defined(__AVX2__)
+  static constexpr bool has_maddubs_256 = true;
+#else
+  static constexpr bool has_maddubs_256 = false;
+#endif
+#if defined(__SSSE3__)
+  static constexpr bool has_maddubs_128 = true;
+#else
+  static constexpr bool has_maddubs_128 = false;
+#endif
+  static constexpr bool has_maddubs =
+      (N == 16 && has_maddubs_512) || (N == 8 && has_maddubs_256) || (N == 4 && has_maddubs_128);
 
   static const char* name() noexcept { return Arch::name(); }
 
@@ -54,6 +72,7 @@ struct xsimd_ops {
 
   static vi seti(std::uint32_t v) noexcept { return vi(v); }
   static vi load_i(const std::uint32_t* p) noexcept { return vi::load_unaligned(p); }
+  static void store_i(vi v, std::uint32_t* p) noexcept { v.store_unaligned(p); }
   static vi load_u8(const std::uint8_t* p) noexcept {
 #if defined(__AVX512F__)
     if constexpr (N == 16)
@@ -110,6 +129,44 @@ struct xsimd_ops {
     c.store_aligned(s);
     for (std::size_t i = 0; i < N; ++i) x[i] >>= s[i];
     return vi::load_aligned(x);
+  }
+  static vi addi(vi a, vi b) noexcept { return a + b; }
+  /// VNNI where the TU enables it; else pmaddubsw + pmaddwd (exact for MaxA <= 63, larger codes
+  /// go through their two nibbles: a.b = lo.b + 16 hi.b); else a lane loop.
+  template <int MaxA>
+  static vi dot_u8s8(vi acc, vi a, vi b) noexcept {
+#if defined(__AVX512VNNI__)
+    if constexpr (N == 16) return vi(_mm512_dpbusd_epi32(acc, a, b));
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    if constexpr (N == 8) return vi(_mm256_dpbusd_epi32(acc, a, b));
+#endif
+    if constexpr (MaxA > 63 && has_maddubs) {
+      const vi m = vi(0x0f0f0f0fu);
+      return addi(dot_u8s8<15>(acc, a & m, b), dot_u8s8<15>(vi(0u), (a >> 4) & m, b) << 4);
+    }
+#if defined(__AVX512BW__)
+    if constexpr (N == 16)
+      return vi(_mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(a, b), _mm512_set1_epi16(1))));
+#endif
+#if defined(__AVX2__)
+    if constexpr (N == 8)
+      return vi(_mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1))));
+#endif
+#if defined(__SSSE3__)
+    if constexpr (N == 4)
+      return vi(_mm_add_epi32(acc, _mm_madd_epi16(_mm_maddubs_epi16(a, b), _mm_set1_epi16(1))));
+#endif
+    alignas(64) std::uint32_t x[N], y[N], s[N];
+    a.store_aligned(x);
+    b.store_aligned(y);
+    acc.store_aligned(s);
+    for (std::size_t i = 0; i < N; ++i)
+      for (int k = 0; k < 4; ++k)
+        s[i] +=
+            static_cast<std::uint32_t>(static_cast<std::int32_t>((x[i] >> (8 * k)) & 0xffu) *
+                                       static_cast<std::int8_t>(static_cast<std::uint8_t>(y[i] >> (8 * k))));
+    return vi::load_aligned(s);
   }
   static vf to_f32(vi v) noexcept {
     return xsimd::to_float(xsimd::bitwise_cast<xsimd::batch<std::int32_t, Arch>>(v));

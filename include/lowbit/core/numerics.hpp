@@ -1,0 +1,22 @@
+// How the matmul kernels (qmv, qmm, gather_qmv, gather_qmm) compute.
+#pragma once
+
+namespace lowbit {
+
+/// exact: the DESIGN §3 contract: the weights exactly as dequantize makes them
+///   (MLX's rounding to the scales dtype), float32 accumulation; matches a float64
+///   reference within 1e-5 of sum|w*x|.
+/// int8: opt-in, for speed (ggml's q8 recipe): each activation row is quantized per
+///   weight group g to int8, dx_g = max|x in g| / 127, xq = round(x / dx_g); codes times
+///   xq are integer dot products (VNNI where the CPU has it), scaled by scale_g * dx_g;
+///   the bias enters as bias_g * sum(x in g) with the float x. Affine formats only
+///   (mxfp4/mxfp8/nvfp4 run exact), and only shapes whose groups fit the SIMD span
+///   (otherwise exact; see kernels/int8-inl.hpp). Error per output, against the exact mode's
+///   float64 reference y_ref = sum_k w_k x_k with w_k = dequantize's weight:
+///     |y - y_ref| <= sum_k ( |scale_g * q_k| * dx_g / 2 + |w_k - (scale_g * q_k + bias_g)| * |x_k| )
+///                    + float32 accumulation error,
+///   the first term from rounding x, the second from using the unrounded weight
+///   (at most half an f16/bf16 ulp of scale*q plus half an ulp of w; 0 for f32 scales).
+enum class numerics { exact, int8 };
+
+}  // namespace lowbit
