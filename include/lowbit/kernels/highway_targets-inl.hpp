@@ -13,16 +13,6 @@
 #include <hwy/highway.h>
 
 HWY_BEFORE_NAMESPACE();
-// Highway 1.0.3's AVX3_DL attribute string names avxvnni (VEX, 256-bit) but not
-// avx512vnni, which its run-time check for AVX3_DL does require: enable it for
-// this pass so dot_u8s8 can use the 512-bit vpdpbusd.
-#if HWY_TARGET == HWY_AVX3_DL
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512vnni"))), apply_to = function)
-#elif defined(__GNUC__)
-#pragma GCC target("avx512vnni")
-#endif
-#endif
 namespace lowbit::kernels::HWY_NAMESPACE {
 
 #include "lowbit/simd/highway_ops-inl.hpp"
@@ -45,9 +35,6 @@ inline bool hwy_lut_matmul(const lut_job& j) { return lut_kernels_for<hwy_ops>::
 inline bool hwy_lut_dequantize(const lut_job& j) { return lut_kernels_for<hwy_ops>::dequantize(j); }
 
 }  // namespace lowbit::kernels::HWY_NAMESPACE
-#if HWY_TARGET == HWY_AVX3_DL && defined(__clang__)
-#pragma clang attribute pop
-#endif
 HWY_AFTER_NAMESPACE();
 
 #endif

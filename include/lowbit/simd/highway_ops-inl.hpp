@@ -73,14 +73,17 @@ struct hwy_ops {
   }
   static vi shrv(vi a, vi c) { return hn::Shr(a, c); }
   static vi addi(vi a, vi b) { return hn::Add(a, b); }
-  /// AVX3_DL: one vpdpbusd (highway_targets-inl.hpp enables avx512vnni for that pass).
+  /// AVX3_DL: one vpdpbusd, as inline asm: Highway 1.0.3's AVX3_DL attribute string lacks
+  /// avx512vnni (its run-time check for AVX3_DL requires VNNI), so the intrinsic would not
+  /// compile there, and a second target attribute is not merged by clang.
   /// Other x86: pmaddubsw + pmaddwd, exact for MaxA <= 63 (int16 pair sums cannot
   /// saturate); larger codes go through their nibbles (a.b = lo.b + 16 hi.b).
   /// Elsewhere: four widening multiplies in int32.
   template <int MaxA>
   static vi dot_u8s8(vi acc, vi a, vi b) {
 #if HWY_TARGET == HWY_AVX3_DL
-    return vi{_mm512_dpbusd_epi32(acc.raw, a.raw, b.raw)};
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc.raw) : "v"(a.raw), "v"(b.raw));
+    return acc;
 #elif HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4
     if constexpr (MaxA > 63) {
       const vi m = seti(0x0f0f0f0fu);
