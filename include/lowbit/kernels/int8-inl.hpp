@@ -5,9 +5,11 @@
 // paths do. Per group: y += (scale * dx) * idot; the bias enters as
 // bias * sum(x) with the float x (MLX's fold), so only the x rounding and the
 // unrounded weights (q*s + b instead of MLX's f16/bf16-rounded ones) differ
-// from the exact mode; bound: docs in kernels/numerics.hpp.
-// Weight rows are decoded once per task into a byte panel (one code per byte,
-// in the order the x bytes are prepared in) and reused for every activation row.
+// from the exact mode; the bound is documented in core/numerics.hpp.
+// One activation row (qmv, gather): codes are decoded where they are used, 4
+// weight rows per register tile. Several: each task decodes its 4 rows once
+// into a byte panel (one code per byte, in the order the x bytes are prepared
+// in) and runs 4 x 2 (weight x activation rows) tiles over it.
 // No include guard (see unpack-inl.hpp).
 
 /// The codes of one span of a row as byte-lane vectors: lane l, byte j of part
