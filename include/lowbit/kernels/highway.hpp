@@ -25,9 +25,9 @@
 #endif
 
 // Highway 1.0.3 only compiles AVX3_DL (AVX-512 with VNNI: Ice Lake, Zen 4/5)
-// when asked. We ask: the int8 matmul's vpdpbusd lives there (2x the
-// pmaddubsw path), and -march=native on those CPUs makes AVX3_DL the static
-// target, which without the request is a hard #error in 1.0.3.
+// when asked. We ask: the int8 matmul's vpdpbusd lives there (one instruction
+// where AVX3 needs pmaddubsw + pmaddwd + add), and -march=native on those CPUs
+// makes AVX3_DL the static target, which without the request is a hard #error.
 #ifndef HWY_WANT_AVX3_DL
 #define HWY_WANT_AVX3_DL
 #endif
