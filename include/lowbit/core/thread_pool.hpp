@@ -48,7 +48,11 @@ class thread_pool {
   void run(std::size_t n, executor::task_fn fn, void* ctx) {
     std::lock_guard<std::mutex> one_run(run_m_);
     {
-      std::lock_guard<std::mutex> lk(m_);
+      // A worker that woke for the previous run after it had returned holds that run's
+      // function; it finds no index left only while next_ is not yet reset: let it leave
+      // first (it drains nothing), or it would run the old function on this run's indices.
+      std::unique_lock<std::mutex> lk(m_);
+      done_cv_.wait(lk, [&] { return active_ == 0; });
       fn_ = fn;
       ctx_ = ctx;
       n_ = n;
