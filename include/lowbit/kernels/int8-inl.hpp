@@ -209,16 +209,6 @@ struct int8_kernel {
     for (int r = 0; r < RR; ++r) y[t * RR + r] = Ops::sum(facc[t][r]);
   }
 
-  /// sum a[i]*b[i] (the bias term), vectorized.
-  static float dot(const float* a, const float* b, std::size_t n) {
-    vf acc = Ops::zero();
-    std::size_t i = 0;
-    for (; i + N <= n; i += N) acc = Ops::fma(Ops::load(a + i), Ops::load(b + i), acc);
-    float t = Ops::sum(acc);
-    for (; i < n; ++i) t += a[i] * b[i];
-    return t;
-  }
-
   /// out[i] = a[i] * b[i].
   static void mul(const float* a, const float* b, std::size_t n, float* out) {
     std::size_t i = 0;
@@ -265,7 +255,7 @@ struct int8_kernel {
       const std::size_t tt = t0 + static_cast<std::size_t>(t);
       for (std::size_t i = 0; i < n; ++i)
         job.y[tt * job.y_stride + r0 + i] =
-            yr[static_cast<std::size_t>(t) * R + i] + dot(bi + i * gpr, a.xsum + tt * gpr, gpr);
+            yr[static_cast<std::size_t>(t) * R + i] + dot_f32<Ops>(bi + i * gpr, a.xsum + tt * gpr, gpr);
     }
   }
 

@@ -110,16 +110,6 @@ struct qmv_kernel {
     }
   }
 
-  /// sum a[i]*b[i], vectorized (a scalar loop is a latency chain as long as the row's vector work).
-  static float dot(const float* a, const float* b, std::size_t n) {
-    vf acc = Ops::zero();
-    std::size_t i = 0;
-    for (; i + N <= n; i += N) acc = Ops::fma(Ops::load(a + i), Ops::load(b + i), acc);
-    float t = Ops::sum(acc);
-    for (; i < n; ++i) t += a[i] * b[i];
-    return t;
-  }
-
   template <int R>
   static void rows_fold(const Dec& dec, const std::uint8_t* const* rp, std::size_t gpr, std::size_t cpg,
                         const float* xp, const float* sc, const float* bi, std::size_t ld_params,
@@ -156,7 +146,7 @@ struct qmv_kernel {
     LOWBIT_UNROLL
     for (int r = 0; r < R; ++r) {
       float v = Ops::sum(racc[r]);
-      if constexpr (affine) v += dot(bi + static_cast<std::size_t>(r) * ld_params, xsum, gpr);
+      if constexpr (affine) v += dot_f32<Ops>(bi + static_cast<std::size_t>(r) * ld_params, xsum, gpr);
       y[r] = v;
     }
   }

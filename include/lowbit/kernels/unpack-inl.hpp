@@ -143,6 +143,17 @@ void prepare_x(const float* x, std::size_t cols, float* xp, bool prescale = true
           x[k * Dec::C + Dec::element(p, j)] * (prescale ? Dec::x_factor(p) : 1.0f);
 }
 
+/// sum a[i]*b[i], vectorized (a scalar loop is a latency chain as long as a row's vector work).
+template <class Ops>
+float dot_f32(const float* a, const float* b, std::size_t n) {
+  typename Ops::vf acc = Ops::zero();
+  std::size_t i = 0;
+  for (; i + Ops::N <= n; i += Ops::N) acc = Ops::fma(Ops::load(a + i), Ops::load(b + i), acc);
+  float t = Ops::sum(acc);
+  for (; i < n; ++i) t += a[i] * b[i];
+  return t;
+}
+
 /// Row pointers that are safe for the decoder: rows whose last 16-byte window
 /// would run past the end of the buffer are copied into padded scratch.
 struct row_source {
