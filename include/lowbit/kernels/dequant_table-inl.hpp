@@ -97,16 +97,6 @@ struct dequant_table_kernel {
     return Bits <= 4 && (wide || Pairs::fits) && 16 % N == 0 && group_size % C == 0;
   }
 
-  template <class T>
-  static vf round_to(vf v) {
-    if constexpr (std::is_same_v<T, f16>)
-      return Ops::round_f16(v);
-    else if constexpr (std::is_same_v<T, bf16>)
-      return Ops::round_bf16(v);
-    else
-      return Ops::fence(v);
-  }
-
   /// The 16 outputs of a group with scale s and bias b, as the reference
   /// computes them: round_RS(round_RS(q*s) + b), then Out's rounding. `tab`
   /// gets Out's bits in uint32 lanes (16-bit Out) or the floats (f32 Out).
@@ -114,8 +104,8 @@ struct dequant_table_kernel {
     alignas(64) static constexpr float iota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     const vf sv = Ops::set(s), bv = Ops::set(b);
     for (std::size_t q0 = 0; q0 < 16; q0 += N) {
-      vf v = Ops::add(round_to<RS>(Ops::mul(Ops::load(iota + q0), sv)), bv);
-      if constexpr (!std::is_same_v<RS, float> && !std::is_same_v<RS, Out>) v = round_to<RS>(v);
+      vf v = Ops::add(round_as<Ops, RS>(Ops::mul(Ops::load(iota + q0), sv)), bv);
+      if constexpr (!std::is_same_v<RS, float> && !std::is_same_v<RS, Out>) v = round_as<Ops, RS>(v);
       if constexpr (wide) {
         Ops::store(v, tab + q0);
       } else {

@@ -23,17 +23,6 @@ struct dequant_kernel {
     else
       Ops::store(v, p);
   }
-  /// v rounded to T's precision; for float an FMA-contraction fence.
-  template <class T>
-  static vf round_to(vf v) {
-    if constexpr (std::is_same_v<T, f16>)
-      return Ops::round_f16(v);
-    else if constexpr (std::is_same_v<T, bf16>)
-      return Ops::round_bf16(v);
-    else
-      return Ops::fence(v);
-  }
-
   static void run(const dequant_job& job) {
     const qjob& w = job.w;
     const std::size_t gs = static_cast<std::size_t>(w.format.group_size);
@@ -76,8 +65,9 @@ struct dequant_kernel {
             for (int p = 0; p < Dec::P; ++p) {
               vf v;
               if constexpr (Mode == quant_mode::affine) {
-                v = Ops::add(round_to<RS>(Ops::mul(q[p], s)), b);
-                if constexpr (!std::is_same_v<RS, float> && !std::is_same_v<RS, Out>) v = round_to<RS>(v);
+                v = Ops::add(round_as<Ops, RS>(Ops::mul(q[p], s)), b);
+                if constexpr (!std::is_same_v<RS, float> && !std::is_same_v<RS, Out>)
+                  v = round_as<Ops, RS>(v);
               } else {
                 v = Ops::mul(q[p], s);
               }

@@ -19,13 +19,6 @@ struct qmv_kernel {
   static constexpr bool affine = Mode == quant_mode::affine;
   static constexpr bool fold = !affine || std::is_same_v<RS, float>;  // scale per group, bias via sum(x)
 
-  static vf round_rs(vf v) {
-    if constexpr (std::is_same_v<RS, f16>)
-      return Ops::round_f16(v);
-    else
-      return Ops::round_bf16(v);
-  }
-
   /// RS = f16/bf16 and <= 4 bits: per group, the 2^bits possible weights are
   /// built once as a 16-entry table (exact, like the reference), and each code
   /// becomes its weight with one table lookup: as cheap as the f32 fold.
@@ -47,7 +40,8 @@ struct qmv_kernel {
         const vf s = Ops::set(sc[static_cast<std::size_t>(r) * ld_params + g]);
         const vf b = Ops::set(bi[static_cast<std::size_t>(r) * ld_params + g]);
         for (std::size_t q0 = 0; q0 < 16; q0 += N)
-          Ops::store(round_rs(Ops::add(round_rs(Ops::mul(Ops::load(iota + q0), s)), b)), tb[r] + q0);
+          Ops::store(round_as<Ops, RS>(Ops::add(round_as<Ops, RS>(Ops::mul(Ops::load(iota + q0), s)), b)),
+                     tb[r] + q0);
         t[r] = Ops::load_table16(tb[r]);
       }
       for (std::size_t kc = 0; kc < cpg; ++kc) {
@@ -95,7 +89,8 @@ struct qmv_kernel {
           const vf b = Ops::set(bi[static_cast<std::size_t>(r) * ld_params + g]);
           LOWBIT_UNROLL
           for (int p = 0; p < P; ++p) {
-            const vf w = round_rs(Ops::add(round_rs(Ops::mul(q[p], Ops::set(s * Dec::x_factor(p)))), b));
+            const vf w = round_as<Ops, RS>(
+                Ops::add(round_as<Ops, RS>(Ops::mul(q[p], Ops::set(s * Dec::x_factor(p)))), b));
             acc[r][p] = Ops::fma(w, xv[p], acc[r][p]);
           }
         }

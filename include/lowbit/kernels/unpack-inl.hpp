@@ -143,6 +143,18 @@ void prepare_x(const float* x, std::size_t cols, float* xp, bool prescale = true
           x[k * Dec::C + Dec::element(p, j)] * (prescale ? Dec::x_factor(p) : 1.0f);
 }
 
+/// v rounded to T's precision (f16/bf16, RNE); for float an FMA-contraction
+/// fence, so a product meant to be rounded on its own is not fused into an add.
+template <class Ops, class T>
+typename Ops::vf round_as(typename Ops::vf v) {
+  if constexpr (std::is_same_v<T, f16>)
+    return Ops::round_f16(v);
+  else if constexpr (std::is_same_v<T, bf16>)
+    return Ops::round_bf16(v);
+  else
+    return Ops::fence(v);
+}
+
 /// sum a[i]*b[i], vectorized (a scalar loop is a latency chain as long as a row's vector work).
 template <class Ops>
 float dot_f32(const float* a, const float* b, std::size_t n) {
