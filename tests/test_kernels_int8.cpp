@@ -14,46 +14,17 @@
 #include <string>
 #include <vector>
 
+#include "kernel_test_util.hpp"
 #include "lowbit/core/thread_pool.hpp"
 #include "lowbit/format/bitstream.hpp"
 #include "lowbit/kernels/cpu.hpp"
 #include "lowbit/lowbit.hpp"
 
 using namespace lowbit;
+using kernel_test::make;
+using kernel_test::randv;
 
 namespace {
-
-template <class S>
-struct qdata {
-  std::vector<std::uint32_t> packed;
-  std::vector<S> scales, biases;
-  qmatrix<S> w{};
-};
-
-template <class S>
-qdata<S> make(quant_format f, std::size_t rows, std::size_t cols, unsigned seed) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> wf(rows * cols);
-  for (auto& v : wf) v = d(g);
-  qdata<S> q;
-  q.packed.resize(rows * cols * static_cast<std::size_t>(f.bits) / 32);
-  q.scales.resize(rows * cols / static_cast<std::size_t>(f.group_size));
-  if (f.mode == quant_mode::affine) q.biases.resize(q.scales.size());
-  quantize(f, wf.data(), rows, cols, q.packed.data(), q.scales.data(),
-           q.biases.empty() ? nullptr : q.biases.data());
-  q.w = qmatrix<S>{
-      q.packed.data(), q.scales.data(), q.biases.empty() ? nullptr : q.biases.data(), rows, cols, f};
-  return q;
-}
-
-std::vector<float> randv(std::size_t n, unsigned seed) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
 
 /// Checks y (m x rows) against the bound; returns how many outputs differ from `exact`.
 template <class S>
@@ -102,12 +73,15 @@ void suite(backend b, const executor& ex, const std::string& tag) {
       // 512 columns: 4-bit spans of 128 and 2-bit spans of 256 (AVX-512) cover several
       // groups each; 3/5/6-bit spans of 64 (AVX-512) do not fit g32: those run exact.
       const bool runs_int8 = bits == 2 || bits == 4 || bits == 8 || gs >= 64;
-      const auto q = make<S>({quant_mode::affine, bits, gs}, 37, 512, static_cast<unsigned>(bits * 7 + gs));
-      const auto x = randv(5 * q.w.cols, static_cast<unsigned>(gs + bits));
-      std::vector<float> y(5 * q.w.rows), ye(y.size());
+      const auto q =
+          make<S>({quant_mode::affine, bits, gs}, 1, 37, 512, static_cast<unsigned>(bits * 7 + gs));
+      const auto x = randv(11 * q.w.cols, static_cast<unsigned>(gs + bits));
+      std::vector<float> y(11 * q.w.rows), ye(y.size());
       const std::string what = tag + " " + std::string(to_string(b)) + " b" + std::to_string(bits) + " g" +
                                std::to_string(gs) + " " + dtype_name<S>();
-      for (std::size_t m : {1, 5}) {
+      // m = 3: codes decoded per activation row; 11: the row-interleaved panel, register
+      // tiles of 4, 2 and 1 activation rows.
+      for (std::size_t m : {1, 3, 11}) {
         kernels::qmm(q.w, x.data(), m, ye.data(), ex, b, numerics::exact);
         kernels::qmm(q.w, x.data(), m, y.data(), ex, b, numerics::int8);
         const std::size_t differ =
@@ -138,14 +112,14 @@ TEST_CASE("int8 activations: every Highway target, 3 threads") {
 }
 
 TEST_CASE("int8 activations: fp modes run exact; qmv and qmm (m = 1) agree") {
-  const auto q = make<std::uint8_t>(default_format(quant_mode::mxfp4), 20, 128, 3);
+  const auto q = make<std::uint8_t>(default_format(quant_mode::mxfp4), 1, 20, 128, 3);
   const auto x = randv(q.w.cols, 4);
   std::vector<float> y1(q.w.rows), y2(q.w.rows);
   kernels::qmv(q.w, x.data(), y1.data(), {}, backend::highway, numerics::exact);
   kernels::qmv(q.w, x.data(), y2.data(), {}, backend::highway, numerics::int8);
   CHECK(y1 == y2);
 
-  const auto a = make<f16>({quant_mode::affine, 4, 64}, 16, 256, 5);
+  const auto a = make<f16>({quant_mode::affine, 4, 64}, 1, 16, 256, 5);
   const auto xa = randv(a.w.cols, 6);
   std::vector<float> yq(a.w.rows), ym(a.w.rows);
   kernels::qmv(a.w, xa.data(), yq.data(), {}, backend::highway, numerics::int8);

@@ -37,11 +37,18 @@ struct kernels_for {
     if constexpr (Bits != 8) matmul_plan<Bits, Mode, plan::window>(j);
   }
 
+  /// numerics::int8 from this many activation rows on: the row-interleaved panel (built
+  /// once per slab of rows) beats decoding the codes again for every activation row.
+  static constexpr std::size_t int8_qmm_min_m = 4;
+
   template <int Bits, plan Plan>
   static bool int8_plan(const matmul_job& j) {
     using K = int8_kernel<Ops, Bits, Plan>;
     if (!K::supports(static_cast<std::size_t>(j.w.format.group_size), j.w.cols)) return false;
-    K::run(j);
+    if (j.m >= int8_qmm_min_m)
+      int8_qmm_kernel<Ops, Bits, Plan>::run(j);
+    else
+      K::run(j);
     return true;
   }
 

@@ -21,6 +21,7 @@ namespace lowbit::kernels::HWY_NAMESPACE {
 #include "lowbit/kernels/qmv-inl.hpp"
 #include "lowbit/kernels/qmm-inl.hpp"
 #include "lowbit/kernels/int8-inl.hpp"
+#include "lowbit/kernels/int8_qmm-inl.hpp"
 #include "lowbit/kernels/dequant_table-inl.hpp"
 #include "lowbit/kernels/dequantize-inl.hpp"
 #include "lowbit/kernels/entry-inl.hpp"
