@@ -130,7 +130,7 @@ struct int8_kernel {
   /// offset `ahead` bytes on: R rows on, i.e. the next register tile, whose rows follow
   /// these in memory. 4-bit g64, 1 thread, 14336 x 4096 rows of 2 KiB, same quiet runs:
   /// 1 KiB ahead within the row (the previous choice) 0.61-0.63 of read bandwidth, R rows
-  /// ahead 0.72-0.82, 2R rows 0.77-0.90 against a noisier baseline.
+  /// ahead 0.72-0.82; 2R and 3R rows were slower than R in a later interleaved comparison.
   struct from_packed {
     const Codes& codes;
     const std::uint8_t* const* rows;

@@ -33,12 +33,12 @@ struct int8_qmm_kernel {
                           std::size_t n, std::size_t cols, std::uint32_t* tmp, std::uint32_t* panel) {
     for (std::size_t s = 0; s < cols / Codes::span; ++s) {
       for (std::size_t i = 0; i < n; ++i) {
-        const std::uint8_t* p = src.get(r0 + i, rowbuf) + s * Codes::bytes;
+        const std::uint8_t* at = src.get(r0 + i, rowbuf) + s * Codes::bytes;
 #if defined(__GNUC__)
-        __builtin_prefetch(p + 512);  // SL short row streams: the hardware prefetcher lags
+        __builtin_prefetch(at + 512);  // SL short row streams: the hardware prefetcher lags
 #endif
         vi v[P];
-        codes(p, v);
+        codes(at, v);
         LOWBIT_UNROLL
         for (int p = 0; p < P; ++p) Ops::store_i(v[p], tmp + (i * P + static_cast<std::size_t>(p)) * N);
       }
