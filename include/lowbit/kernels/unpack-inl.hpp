@@ -145,8 +145,11 @@ void prepare_x(const float* x, std::size_t cols, float* xp, bool prescale = true
 
 /// v rounded to T's precision (f16/bf16, RNE); for float an FMA-contraction
 /// fence, so a product meant to be rounded on its own is not fused into an add.
+/// Declared inline like the in-class members it replaced: g++ 12 -O2 then inlines
+/// it; an out-of-line copy trips its false -Wuninitialized inside avx512fintrin.h
+/// (the _mm512_undefined_* idiom) in the xsimd AVX-512 objects.
 template <class Ops, class T>
-typename Ops::vf round_as(typename Ops::vf v) {
+inline typename Ops::vf round_as(typename Ops::vf v) {
   if constexpr (std::is_same_v<T, f16>)
     return Ops::round_f16(v);
   else if constexpr (std::is_same_v<T, bf16>)
