@@ -201,19 +201,11 @@ struct int8_kernel {
   template <class S>
   static float row_params(const S* sp, const S* bp, const float* dx, const float* xsum, std::size_t gpr,
                           float* cs) {
-    const auto load = [](const S* p) {
-      if constexpr (std::is_same_v<S, f16>)
-        return Ops::load_f16(p);
-      else if constexpr (std::is_same_v<S, bf16>)
-        return Ops::load_bf16(p);
-      else
-        return Ops::load(p);
-    };
     vf acc = Ops::zero();
     std::size_t g = 0;
     for (; g + N <= gpr; g += N) {
-      Ops::store(Ops::mul(load(sp + g), Ops::load(dx + g)), cs + g);
-      acc = Ops::fma(load(bp + g), Ops::load(xsum + g), acc);
+      Ops::store(Ops::mul(load_as<Ops, S>(sp + g), Ops::load(dx + g)), cs + g);
+      acc = Ops::fma(load_as<Ops, S>(bp + g), Ops::load(xsum + g), acc);
     }
     float b = Ops::sum(acc);
     for (; g < gpr; ++g) cs[g] = static_cast<float>(sp[g]) * dx[g], b += static_cast<float>(bp[g]) * xsum[g];

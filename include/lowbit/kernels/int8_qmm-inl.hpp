@@ -29,11 +29,11 @@ struct int8_qmm_kernel {
 
   /// panel[q * SL + i] = quad q of slab row i; rows past n are zero. Per span, the slab's
   /// rows are decoded into `tmp` first so the panel is written in order.
-  static void build_panel(const Codes& codes, const row_source& src, std::uint8_t* rowbuf, std::size_t r0,
-                          std::size_t n, std::size_t cols, std::uint32_t* tmp, std::uint32_t* panel) {
+  static void build_panel(const Codes& codes, const std::uint8_t* const* rp, std::size_t n, std::size_t cols,
+                          std::uint32_t* tmp, std::uint32_t* panel) {
     for (std::size_t s = 0; s < cols / Codes::span; ++s) {
       for (std::size_t i = 0; i < n; ++i) {
-        const std::uint8_t* at = src.get(r0 + i, rowbuf) + s * Codes::bytes;
+        const std::uint8_t* at = rp[i] + s * Codes::bytes;
 #if defined(__GNUC__)
         __builtin_prefetch(at + 512);  // SL short row streams: the hardware prefetcher lags
 #endif
@@ -124,7 +124,7 @@ struct int8_qmm_kernel {
       float* br = sr + gpr;
       std::uint32_t* panel = scratch<std::uint32_t>(2, SL * cols / 4);
       std::uint32_t* tmp = scratch<std::uint32_t>(1, SL * qps);
-      std::uint8_t* rowbuf = scratch<std::uint8_t>(3, row_bytes + 16);
+      std::uint8_t* rowbuf = scratch<std::uint8_t>(3, SL * (row_bytes + 16));
       for (std::size_t r0 = split.begin(task); r0 < split.end(task); r0 += SL) {
         const std::size_t n = std::min(SL, split.end(task) - r0);
         for (std::size_t i = 0; i < SL; ++i) {
@@ -132,7 +132,9 @@ struct int8_qmm_kernel {
           for (std::size_t g = 0; g < gpr; ++g)
             sct[g * SL + i] = i < n ? sr[g] : 0.0f, bit[g * SL + i] = i < n ? br[g] : 0.0f;
         }
-        build_panel(codes, rsrc, rowbuf, r0, n, cols, tmp, panel);
+        const std::uint8_t* rp[SL];  // row pointers once per slab (a padded copy at most once per row)
+        for (std::size_t i = 0; i < n; ++i) rp[i] = rsrc.get(r0 + i, rowbuf + i * (row_bytes + 16));
+        build_panel(codes, rp, n, cols, tmp, panel);
         alignas(64) float y[TT][SL];
         const auto emit = [&](std::size_t t0, std::size_t T) {
           for (std::size_t t = 0; t < T; ++t)

@@ -158,6 +158,17 @@ inline typename Ops::vf round_as(typename Ops::vf v) {
     return Ops::fence(v);
 }
 
+/// N floats from values stored as S (f16/bf16 converted exactly, float as is).
+template <class Ops, class S>
+inline typename Ops::vf load_as(const S* p) {
+  if constexpr (std::is_same_v<S, f16>)
+    return Ops::load_f16(p);
+  else if constexpr (std::is_same_v<S, bf16>)
+    return Ops::load_bf16(p);
+  else
+    return Ops::load(p);
+}
+
 /// sum a[i]*b[i], vectorized (a scalar loop is a latency chain as long as a row's vector work).
 template <class Ops>
 float dot_f32(const float* a, const float* b, std::size_t n) {
@@ -204,18 +215,15 @@ void group_params(const qjob& w, std::size_t row, float* sc, float* bi) {
     return;
   }
   const std::size_t gpr = w.cols / static_cast<std::size_t>(w.format.group_size), off = row * gpr;
-  std::size_t g = 0;
-  if (w.scales_kind == scale_kind::f16) {
-    const auto* s = static_cast<const f16*>(w.scales) + off;
-    const auto* b = static_cast<const f16*>(w.biases) + off;
+  const auto convert = [&](const auto* s, const auto* b) {
+    using S = std::remove_cv_t<std::remove_pointer_t<decltype(s)>>;
+    std::size_t g = 0;
     for (; g + Ops::N <= gpr; g += Ops::N)
-      Ops::store(Ops::load_f16(s + g), sc + g), Ops::store(Ops::load_f16(b + g), bi + g);
+      Ops::store(load_as<Ops, S>(s + g), sc + g), Ops::store(load_as<Ops, S>(b + g), bi + g);
     for (; g < gpr; ++g) sc[g] = to_float(s[g]), bi[g] = to_float(b[g]);
-  } else {
-    const auto* s = static_cast<const bf16*>(w.scales) + off;
-    const auto* b = static_cast<const bf16*>(w.biases) + off;
-    for (; g + Ops::N <= gpr; g += Ops::N)
-      Ops::store(Ops::load_bf16(s + g), sc + g), Ops::store(Ops::load_bf16(b + g), bi + g);
-    for (; g < gpr; ++g) sc[g] = to_float(s[g]), bi[g] = to_float(b[g]);
-  }
+  };
+  if (w.scales_kind == scale_kind::f16)
+    convert(static_cast<const f16*>(w.scales) + off, static_cast<const f16*>(w.biases) + off);
+  else
+    convert(static_cast<const bf16*>(w.scales) + off, static_cast<const bf16*>(w.biases) + off);
 }
