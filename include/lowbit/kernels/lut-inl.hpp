@@ -9,17 +9,18 @@
 // No include guard: included inside a backend namespace after unpack-inl.hpp
 // (kernels/lut_cpu.hpp, kernels/lut_highway_targets-inl.hpp).
 
+/// Prefetch distance of the LUT mat-vecs: the same offset 4 rows on, i.e. in the next
+/// 4-row register tile, whose rows follow in memory. The hardware prefetcher alone left
+/// the 4 interleaved row streams at 0.50 of read bandwidth (4-bit, 1 thread); this
+/// 0.56-0.70 in the same quiet runs (8 rows on: 0.64).
+inline std::size_t lut_prefetch_ahead(std::size_t row_bytes) noexcept { return 4 * row_bytes; }
+
 // AVX-512 escape for 5- and 6-bit tables (Highway 1.0.3's TableLookupLanes
 // reads one vector): vpermt2ps looks up 32 floats held in two registers with
 // the low 5 bits of each code (bits above are ignored), so 32 entries are one
 // instruction and 64 are two plus a blend on bit 5, against 2-4 lookups and
 // the Lagrange weights of the portable path. Only the Highway pass's own
 // 512-bit vectors take it; xsimd and the other targets keep the generic code.
-/// Prefetch distance of the LUT mat-vecs: the same offset 4 rows on, i.e. in the next
-/// 4-row register tile, whose rows follow in memory. The hardware prefetcher alone left
-/// the 4 interleaved row streams at 0.50 of read bandwidth (4-bit, 1 thread); this
-/// 0.56-0.70 in the same quiet runs (8 rows on: 0.64).
-inline std::size_t lut_prefetch_ahead(std::size_t row_bytes) noexcept { return 4 * row_bytes; }
 #if defined(HWY_TARGET) && (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL)
 template <class V>
 inline constexpr bool lut_permute2_vec = std::is_same_v<V, hwy::HWY_NAMESPACE::Vec512<float>>;
