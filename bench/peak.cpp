@@ -62,11 +62,16 @@ float read_sum_tiled(const float* p, std::size_t n) {
 }
 
 // 12 independent chains: FMA latency 4 x 2 pipes (Zen 4/5, Intel) needs >= 8.
+// Each chain starts from its own value: started equal (sessions 1-3), the 12
+// chains computed the same thing and g++ merged them into one, so the loop was
+// one FMA per iteration counted as 12, a latency-bound figure ~1.5x the real
+// peak on this VM (334 vs 225 GFLOP/s measured by a hand-written 12-chain loop).
 double fma_flops(std::size_t iters, float* sink) {
   const hn::ScalableTag<float> d;
   const auto m = hn::Set(d, 0.999999f), c = hn::Set(d, 1e-7f);
-  auto a0 = hn::Set(d, 1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,
-       a10 = a0, a11 = a0;
+  auto a0 = hn::Set(d, 1.0f), a1 = hn::Set(d, 1.1f), a2 = hn::Set(d, 1.2f), a3 = hn::Set(d, 1.3f),
+       a4 = hn::Set(d, 1.4f), a5 = hn::Set(d, 1.5f), a6 = hn::Set(d, 1.6f), a7 = hn::Set(d, 1.7f),
+       a8 = hn::Set(d, 1.8f), a9 = hn::Set(d, 1.9f), a10 = hn::Set(d, 2.0f), a11 = hn::Set(d, 2.1f);
   for (std::size_t i = 0; i < iters; ++i) {
     a0 = hn::MulAdd(a0, m, c);
     a1 = hn::MulAdd(a1, m, c);

@@ -71,7 +71,8 @@ void suite(backend b, const executor& ex, const std::string& tag) {
   for (int bits : {2, 3, 4, 5, 6, 8})
     for (int gs : {32, 64, 128}) {
       // 512 columns: 4-bit spans of 128 and 2-bit spans of 256 (AVX-512) cover several
-      // groups each; 3/5/6-bit spans of 64 (AVX-512) do not fit g32: those run exact.
+      // groups each; window-decoded 3/5/6-bit spans of 64 (AVX-512 without VBMI) do not fit
+      // g32: those run exact (AVX3_DL's unpacked codes run int8: 4 codes per lane).
       const bool runs_int8 = bits == 2 || bits == 4 || bits == 8 || gs >= 64;
       const auto q =
           make<S>({quant_mode::affine, bits, gs}, 1, 37, 512, static_cast<unsigned>(bits * 7 + gs));

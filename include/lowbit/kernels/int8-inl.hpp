@@ -16,23 +16,35 @@
 /// p holds the code of element element(p, l, j) of the span.
 ///  nib/quad/byte: 4N packed bytes = one vector; part p = bits [p*Bits, p*Bits+Bits) of
 ///    every byte (element 8/Bits * byte + p), so a lane's bytes are 4*P consecutive elements.
-///  window (3/5/6-bit): four decoder chunks, chunk j in byte j of every lane.
+///  unpacked (3/5/6-bit where Ops has unpack_bytes, i.e. AVX-512 VBMI): 4N codes in stream
+///    order, one part: 3 instructions per 64 codes.
+///  window (3/5/6-bit otherwise): four decoder chunks, chunk j in byte j of every lane.
 template <class Ops, int Bits, plan Plan>
 struct byte_codes {
   using Dec = chunk_decoder<Ops, Bits, quant_mode::affine, Plan>;
   using vi = typename Ops::vi;
   static constexpr std::size_t N = Ops::N;
   static constexpr bool direct = Plan != plan::window;
-  static constexpr int P = direct ? 8 / Bits : Dec::P;
-  static constexpr std::size_t span = direct ? 4 * N * static_cast<std::size_t>(P) : 4 * Dec::C;
+  static constexpr bool unpacked = !direct && requires(const std::uint8_t* p) {
+    Ops::template unpack_bytes<Bits>(p);
+  };
+  /// A lane's codes are consecutive elements, so no lane straddles a group.
+  static constexpr bool lanes_in_order = direct || unpacked;
+  static constexpr bool needs_pad = !lanes_in_order && Dec::needs_pad;
+  static constexpr int P = direct ? 8 / Bits : unpacked ? 1 : Dec::P;
+  static constexpr std::size_t span = direct     ? 4 * N * static_cast<std::size_t>(P)
+                                      : unpacked ? 4 * N
+                                                 : 4 * Dec::C;
   static constexpr std::size_t bytes = span * Bits / 8;
   static constexpr int max_code = (1 << Bits) - 1;
 
-  [[no_unique_address]] std::conditional_t<direct, char, Dec> dec{};
+  [[no_unique_address]] std::conditional_t<lanes_in_order, char, Dec> dec{};
 
   static constexpr std::size_t element(int p, std::size_t l, std::size_t j) noexcept {
     if constexpr (direct)
       return (4 * l + j) * static_cast<std::size_t>(P) + static_cast<std::size_t>(p);
+    else if constexpr (unpacked)
+      return 4 * l + j;
     else
       return j * Dec::C + Dec::element(p, l);
   }
@@ -56,6 +68,8 @@ struct byte_codes {
       out[0] = part<0>(v);
       if constexpr (P >= 2) out[1] = part<1>(v);
       if constexpr (P == 4) out[2] = part<2>(v), out[3] = part<3>(v);
+    } else if constexpr (unpacked) {
+      out[0] = Ops::template unpack_bytes<Bits>(src);
     } else {
       typename Ops::vi c[4][P];
       LOWBIT_UNROLL
@@ -123,23 +137,18 @@ struct int8_kernel {
   /// False: a lane would mix two groups (window plans with a span longer than a group),
   /// or a span longer than a group does not divide the row; the caller runs the exact kernel.
   static bool supports(std::size_t gs, std::size_t cols) noexcept {
-    return span <= gs || (Codes::direct && cols % span == 0);
+    return span <= gs || (Codes::lanes_in_order && cols % span == 0);
   }
 
-  /// Codes of weight rows decoded where they are used. Each load prefetches the same
-  /// offset `ahead` bytes on: R rows on, i.e. the next register tile, whose rows follow
-  /// these in memory. 4-bit g64, 1 thread, 14336 x 4096 rows of 2 KiB, same quiet runs:
-  /// 1 KiB ahead within the row (the previous choice) 0.61-0.63 of read bandwidth, R rows
-  /// ahead 0.72-0.82; 2R and 3R rows were slower than R in a later interleaved comparison.
+  /// Codes of weight rows decoded where they are used, each load prefetching one and
+  /// several tiles on (prefetch_tiles: the next R rows follow these in memory).
   struct from_packed {
     const Codes& codes;
     const std::uint8_t* const* rows;
-    std::size_t ahead;
+    std::size_t tile_bytes;
     void operator()(int r, std::size_t s, vi* v) const {
       const std::uint8_t* p = rows[r] + s * Codes::bytes;
-#if defined(__GNUC__)
-      __builtin_prefetch(p + ahead);
-#endif
+      prefetch_tiles(p, tile_bytes);
       codes(p, v);
     }
   };
@@ -204,6 +213,9 @@ struct int8_kernel {
     vf acc = Ops::zero();
     std::size_t g = 0;
     for (; g + N <= gpr; g += N) {
+#if defined(__GNUC__)  // the next tile's: perf had ~15 % of the samples on these loads, ~5 % after
+      __builtin_prefetch(sp + g + R * gpr), __builtin_prefetch(bp + g + R * gpr);
+#endif
       Ops::store(Ops::mul(load_as<Ops, S>(sp + g), Ops::load(dx + g)), cs + g);
       acc = Ops::fma(load_as<Ops, S>(bp + g), Ops::load(xsum + g), acc);
     }
@@ -261,9 +273,8 @@ struct int8_kernel {
     for (std::size_t l = 0; l < N; ++l)
       lg[l] = static_cast<std::uint32_t>(Codes::element(0, l, 0) / gs);  // lane's group within a span
     const vi lane_group = Ops::load_i(lg);
-    const bool pad = !Codes::direct && Codes::Dec::needs_pad;
     const row_source rsrc{reinterpret_cast<const std::uint8_t*>(w.packed), row_bytes, w.rows * row_bytes,
-                          pad};
+                          Codes::needs_pad};
     const std::size_t c = job.ex.concurrency();
     const range_split split(w.rows, 16, c == 1 ? 1 : 4 * c);
     job.ex.parallel_for(split.tasks, [&](std::size_t task) {

@@ -111,9 +111,8 @@ struct int8_qmm_kernel {
     const std::size_t row_bytes = cols * Bits / 8;
     int8_activations a;
     a.prepare<Codes, true>(job.x, m, job.x_stride, cols, gs);
-    const bool pad = !Codes::direct && Codes::Dec::needs_pad;
     const row_source rsrc{reinterpret_cast<const std::uint8_t*>(w.packed), row_bytes, w.rows * row_bytes,
-                          pad};
+                          Codes::needs_pad};
     const std::size_t c = job.ex.concurrency();
     const range_split split(w.rows, SL, c == 1 ? 1 : 4 * c);
     job.ex.parallel_for(split.tasks, [&](std::size_t task) {

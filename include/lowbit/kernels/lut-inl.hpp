@@ -9,12 +9,6 @@
 // No include guard: included inside a backend namespace after unpack-inl.hpp
 // (kernels/lut_cpu.hpp, kernels/lut_highway_targets-inl.hpp).
 
-/// Prefetch distance of the LUT mat-vecs: the same offset 4 rows on, i.e. in the next
-/// 4-row register tile, whose rows follow in memory. The hardware prefetcher alone left
-/// the 4 interleaved row streams at 0.50 of read bandwidth (4-bit, 1 thread); this
-/// 0.56-0.70 in the same quiet runs (8 rows on: 0.64).
-inline std::size_t lut_prefetch_ahead(std::size_t row_bytes) noexcept { return 4 * row_bytes; }
-
 // AVX-512 escape for 5- and 6-bit tables (Highway 1.0.3's TableLookupLanes
 // reads one vector): vpermt2ps looks up 32 floats held in two registers with
 // the low 5 bits of each code (bits above are ignored), so 32 entries are one
@@ -100,8 +94,7 @@ struct lut_words {
         const __m512 x0 = _mm512_loadu_ps(x + k * C), x1 = _mm512_loadu_ps(x + k * C + 16);
         LOWBIT_UNROLL
         for (int i = 0; i < R; ++i) {
-          _mm_prefetch(reinterpret_cast<const char*>(rp[i] + k * bytes + lut_prefetch_ahead(row_bytes)),
-                       _MM_HINT_T0);
+          prefetch_tiles(rp[i] + k * bytes, R * row_bytes);
           const __m512i w = lookup(tab[i], dec.codes(rp[i] + k * bytes));
           acc[i][0] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(w)), x0, acc[i][0]);
           acc[i][1] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(w, 1)), x1, acc[i][1]);
@@ -228,7 +221,6 @@ struct lut_kernel {
       rp[i] = src.get(r, rowbuf + static_cast<std::size_t>(i) * (row_bytes + 16));
       tab[i] = load_lut(j.tables + (r / j.group_rows) * 16 * tables);
     }
-    const std::size_t ahead = lut_prefetch_ahead(row_bytes);
     constexpr std::size_t lines_every = 64 % Dec::bytes == 0 ? 64 / Dec::bytes : 1;  // one per line
     for (std::size_t t = 0; t < j.m; ++t) {
       const float* x = xp + t * j.cols;
@@ -243,9 +235,7 @@ struct lut_kernel {
         LOWBIT_UNROLL
         for (int i = 0; i < R; ++i) {
           vi cd[P];
-#if defined(__GNUC__)
-          if (k % lines_every == 0) __builtin_prefetch(rp[i] + k * Dec::bytes + ahead);
-#endif
+          if (k % lines_every == 0) prefetch_tiles(rp[i] + k * Dec::bytes, R * row_bytes);
           dec.codes(rp[i] + k * Dec::bytes, cd);
           LOWBIT_UNROLL
           for (int p = 0; p < P; ++p) acc[i][p] = Ops::fma(weight(tab[i], cd[p]), xv[p], acc[i][p]);

@@ -18,6 +18,9 @@
 //   dot_u8s8<MaxA>(acc, a, b) acc + the sum over each lane's 4 bytes of uint8(a) * int8(b), as int32
 //                          (VNNI vpdpbusd); MaxA bounds a's bytes: <= 63 lets pmaddubsw, which
 //                          saturates its int16 pair sums, compute it exactly without VNNI
+//   optional (kernels test for it with a requires-expression; absent on most backends):
+//   unpack_bytes<Bits>(p)  Bits in {3, 5, 6}: the 4N codes of the LSB-first stream at p (reads
+//                          exactly 4N * Bits / 8 bytes), one per byte, in stream order
 #pragma once
 
 #include <bit>
