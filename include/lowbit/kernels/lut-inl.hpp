@@ -221,7 +221,6 @@ struct lut_kernel {
       rp[i] = src.get(r, rowbuf + static_cast<std::size_t>(i) * (row_bytes + 16));
       tab[i] = load_lut(j.tables + (r / j.group_rows) * 16 * tables);
     }
-    constexpr std::size_t lines_every = 64 % Dec::bytes == 0 ? 64 / Dec::bytes : 1;  // one per line
     for (std::size_t t = 0; t < j.m; ++t) {
       const float* x = xp + t * j.cols;
       vf acc[R][P];
@@ -235,7 +234,7 @@ struct lut_kernel {
         LOWBIT_UNROLL
         for (int i = 0; i < R; ++i) {
           vi cd[P];
-          if (k % lines_every == 0) prefetch_tiles(rp[i] + k * Dec::bytes, R * row_bytes);
+          if (k % Dec::chunks_per_line == 0) prefetch_tiles(rp[i] + k * Dec::bytes, R * row_bytes);
           dec.codes(rp[i] + k * Dec::bytes, cd);
           LOWBIT_UNROLL
           for (int p = 0; p < P; ++p) acc[i][p] = Ops::fma(weight(tab[i], cd[p]), xv[p], acc[i][p]);

@@ -54,6 +54,8 @@ struct chunk_decoder {
   static constexpr std::size_t bytes = C * Bits / 8;  // bytes per chunk
   static constexpr bool affine = Mode == quant_mode::affine;
   static constexpr bool needs_pad = Plan == plan::window;  // reads 16 bytes per chunk
+  /// Chunks per 64-byte line when they tile it (one prefetch per line), else 1.
+  static constexpr std::size_t chunks_per_line = 64 % bytes == 0 ? 64 / bytes : 1;
 
   [[no_unique_address]] std::conditional_t<Plan == plan::window, window_decoder<Ops, Bits>, char> win{};
 
