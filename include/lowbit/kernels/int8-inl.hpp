@@ -224,18 +224,9 @@ struct int8_kernel {
     return b;
   }
   static float row_params(const qjob& w, std::size_t row, const float* dx, const float* xsum, float* cs) {
-    const std::size_t gpr = w.cols / static_cast<std::size_t>(w.format.group_size), off = row * gpr;
-    switch (w.scales_kind) {
-      case scale_kind::f16:
-        return row_params(static_cast<const f16*>(w.scales) + off, static_cast<const f16*>(w.biases) + off,
-                          dx, xsum, gpr, cs);
-      case scale_kind::bf16:
-        return row_params(static_cast<const bf16*>(w.scales) + off, static_cast<const bf16*>(w.biases) + off,
-                          dx, xsum, gpr, cs);
-      default:  // affine scales are f32, f16 or bf16
-        return row_params(static_cast<const float*>(w.scales) + off,
-                          static_cast<const float*>(w.biases) + off, dx, xsum, gpr, cs);
-    }
+    const std::size_t gpr = w.cols / static_cast<std::size_t>(w.format.group_size);
+    return with_row_params(w, row,
+                           [&](const auto* s, const auto* b) { return row_params(s, b, dx, xsum, gpr, cs); });
   }
 
   /// Activation row t against weight rows [r0, r0 + n), n <= R.

@@ -225,6 +225,21 @@ T* scratch(int slot, std::size_t n) {
   return b.data();
 }
 
+/// fn(scales, biases) on an affine row's stored parameters, typed as stored (f16, bf16
+/// or float): the one dtype dispatch of the kernels that read them directly.
+template <class Fn>
+decltype(auto) with_row_params(const qjob& w, std::size_t row, Fn&& fn) {
+  const std::size_t off = row * (w.cols / static_cast<std::size_t>(w.format.group_size));
+  switch (w.scales_kind) {
+    case scale_kind::f16:
+      return fn(static_cast<const f16*>(w.scales) + off, static_cast<const f16*>(w.biases) + off);
+    case scale_kind::bf16:
+      return fn(static_cast<const bf16*>(w.scales) + off, static_cast<const bf16*>(w.biases) + off);
+    default:  // affine scales are f32, f16 or bf16
+      return fn(static_cast<const float*>(w.scales) + off, static_cast<const float*>(w.biases) + off);
+  }
+}
+
 /// load_group_params with f16/bf16 scales converted N at a time (the scalar
 /// conversion costs as much as the row's vector work).
 template <class Ops>
@@ -233,16 +248,12 @@ void group_params(const qjob& w, std::size_t row, float* sc, float* bi) {
     load_group_params(w, row, sc, bi);
     return;
   }
-  const std::size_t gpr = w.cols / static_cast<std::size_t>(w.format.group_size), off = row * gpr;
-  const auto convert = [&](const auto* s, const auto* b) {
+  const std::size_t gpr = w.cols / static_cast<std::size_t>(w.format.group_size);
+  with_row_params(w, row, [&](const auto* s, const auto* b) {
     using S = std::remove_cv_t<std::remove_pointer_t<decltype(s)>>;
     std::size_t g = 0;
     for (; g + Ops::N <= gpr; g += Ops::N)
       Ops::store(load_as<Ops, S>(s + g), sc + g), Ops::store(load_as<Ops, S>(b + g), bi + g);
     for (; g < gpr; ++g) sc[g] = to_float(s[g]), bi[g] = to_float(b[g]);
-  };
-  if (w.scales_kind == scale_kind::f16)
-    convert(static_cast<const f16*>(w.scales) + off, static_cast<const f16*>(w.biases) + off);
-  else
-    convert(static_cast<const bf16*>(w.scales) + off, static_cast<const bf16*>(w.biases) + off);
+  });
 }
