@@ -116,10 +116,36 @@ TEST_CASE("thread pool: 2 and 3 threads give the same results") {
   for (std::size_t n : {2u, 3u}) {
     thread_pool pool(n);
     for (backend b : {backend::scalar, backend::highway}) {
-      const auto q = make<f16>({quant_mode::affine, 4, 64}, 1, 300, 512, 11);
+      const auto q = make<f16>({quant_mode::affine, 4, 64}, 1, 301, 512, 11);  // a task with rows % 4 != 0
       check_all(q.w, b, pool.get(), "threads " + std::to_string(n));
     }
   }
+}
+
+TEST_CASE("row_tiles: every row once; row i of a full tile follows row i of the tile before") {
+  for (std::size_t b : {0u, 5u, 16u})
+    for (std::size_t len : {0u, 1u, 3u, 4u, 5u, 7u, 8u, 33u, 64u}) {
+      const kernels::row_tiles<4> tiles(b, b + len);
+      std::vector<int> seen(len, 0);
+      for (std::size_t t = 0; t < tiles.count(); ++t) {
+        CHECK(tiles.size(t) >= 1);
+        CHECK(tiles.size(t) <= 4);
+        for (std::size_t i = 0; i < tiles.size(t); ++i) {
+          const std::size_t r = tiles.row(t, i);
+          REQUIRE(r >= b);
+          REQUIRE(r < b + len);
+          ++seen[r - b];
+          if (t > 0 && tiles.size(t) == 4) CHECK(r == tiles.row(t - 1, i) + 1);
+        }
+      }
+      for (std::size_t r = 0; r < len; ++r) CHECK_MESSAGE(seen[r] == 1, "row " << b + r << " of " << len);
+      std::size_t visited = 0;
+      tiles.for_each([&](const std::size_t* rws, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) CHECK(rws[i] == tiles.row(visited, i));
+        ++visited;
+      });
+      CHECK(visited == tiles.count());
+    }
 }
 
 TEST_CASE("every Highway target this CPU supports") {

@@ -132,7 +132,7 @@ struct int8_kernel {
   static constexpr std::size_t N = Ops::N;
   static constexpr std::size_t span = Codes::span;
   static constexpr std::size_t words = span / 4;  // 32-bit words per span (all parts)
-  static constexpr int R = 4;                     // weight rows per register tile
+  static constexpr std::size_t R = 4;             // weight rows per register tile
 
   /// False: a lane would mix two groups (window plans with a span longer than a group),
   /// or a span longer than a group does not divide the row; the caller runs the exact kernel.
@@ -141,14 +141,14 @@ struct int8_kernel {
   }
 
   /// Codes of weight rows decoded where they are used, each load prefetching one and
-  /// several tiles on (prefetch_tiles: the next R rows follow these in memory).
+  /// several tiles on (prefetch_tiles: row_tiles' next tile is the next row in memory).
   struct from_packed {
     const Codes& codes;
     const std::uint8_t* const* rows;
-    std::size_t tile_bytes;
+    std::size_t row_bytes;
     void operator()(int r, std::size_t s, vi* v) const {
       const std::uint8_t* p = rows[r] + s * Codes::bytes;
-      prefetch_tiles(p, tile_bytes);
+      prefetch_tiles(p, row_bytes);
       codes(p, v);
     }
   };
@@ -213,8 +213,8 @@ struct int8_kernel {
     vf acc = Ops::zero();
     std::size_t g = 0;
     for (; g + N <= gpr; g += N) {
-#if defined(__GNUC__)  // the next tile's: perf had ~15 % of the samples on these loads, ~5 % after
-      __builtin_prefetch(sp + g + R * gpr), __builtin_prefetch(bp + g + R * gpr);
+#if defined(__GNUC__)  // the next tile's (next row): perf had ~15 % of the samples on these loads, ~5 % after
+      __builtin_prefetch(sp + g + gpr), __builtin_prefetch(bp + g + gpr);
 #endif
       Ops::store(Ops::mul(load_as<Ops, S>(sp + g), Ops::load(dx + g)), cs + g);
       acc = Ops::fma(load_as<Ops, S>(bp + g), Ops::load(xsum + g), acc);
@@ -229,16 +229,16 @@ struct int8_kernel {
                            [&](const auto* s, const auto* b) { return row_params(s, b, dx, xsum, gpr, cs); });
   }
 
-  /// Activation row t against weight rows [r0, r0 + n), n <= R.
+  /// Activation row t against weight rows rws[0, n), n <= R.
   static void tile(const matmul_job& job, const int8_activations& a, const from_packed& src, std::size_t t,
-                   std::size_t r0, std::size_t n, float* cs, const vi& lane_group) {
+                   const std::size_t* rws, std::size_t n, float* cs, const vi& lane_group) {
     const std::size_t cols = job.w.cols, gs = static_cast<std::size_t>(job.w.format.group_size),
                       gpr = cols / gs;
     const std::uint32_t* xq = a.xq + t * (cols / 4);
     const float* csp[R] = {};
     float bias[R];
     for (std::size_t i = 0; i < n; ++i) {
-      bias[i] = row_params(job.w, r0 + i, a.dx + t * gpr, a.xsum + t * gpr, cs + i * gpr);
+      bias[i] = row_params(job.w, rws[i], a.dx + t * gpr, a.xsum + t * gpr, cs + i * gpr);
       csp[i] = cs + i * gpr;
     }
     float yr[R];
@@ -250,7 +250,7 @@ struct int8_kernel {
         rows<1>(one, xq, cols, gs, csp + i, lane_group, yr + i);
       }
     }
-    for (std::size_t i = 0; i < n; ++i) job.y[t * job.y_stride + r0 + i] = yr[i] + bias[i];
+    for (std::size_t i = 0; i < n; ++i) job.y[t * job.y_stride + rws[i]] = yr[i] + bias[i];
   }
 
   static void run(const matmul_job& job) {
@@ -272,13 +272,12 @@ struct int8_kernel {
       const Codes codes;
       float* cs = scratch<float>(1, R * gpr + 16);  // scale * dx, 16 floats of slack for load_table16
       std::uint8_t* rowbuf = scratch<std::uint8_t>(3, R * (row_bytes + 16));
-      for (std::size_t r0 = split.begin(task); r0 < split.end(task); r0 += R) {
-        const std::size_t n = std::min<std::size_t>(R, split.end(task) - r0);
+      row_tiles<R>(split.begin(task), split.end(task)).for_each([&](const std::size_t* rws, std::size_t n) {
         const std::uint8_t* rp[R];
-        for (std::size_t i = 0; i < n; ++i) rp[i] = rsrc.get(r0 + i, rowbuf + i * (row_bytes + 16));
-        const from_packed src{codes, rp, R * row_bytes};
-        for (std::size_t t = 0; t < job.m; ++t) tile(job, a, src, t, r0, n, cs, lane_group);
-      }
+        for (std::size_t i = 0; i < n; ++i) rp[i] = rsrc.get(rws[i], rowbuf + i * (row_bytes + 16));
+        const from_packed src{codes, rp, row_bytes};
+        for (std::size_t t = 0; t < job.m; ++t) tile(job, a, src, t, rws, n, cs, lane_group);
+      });
     });
   }
 };

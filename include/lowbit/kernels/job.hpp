@@ -161,4 +161,36 @@ struct range_split {
   [[nodiscard]] std::size_t end(std::size_t t) const noexcept { return begin(t + 1); }
 };
 
+/// Rows [begin, end) as tiles of R rows read as R long streams: full tile t holds
+/// rows begin + t + i * full (i < R), so row i of tile t + 1 directly follows row i of
+/// tile t in memory, and the hardware prefetcher sees R sequential streams as long as the
+/// range instead of R streams one row long, restarted every tile. Plain loads of 4 rows
+/// of 2 KiB at a time, 1 GiB, this VM: 22-23 GB/s from 4 adjacent rows, 28 as 4 long
+/// streams (one sequential stream 28.5). The rows left over (< R) form one last tile of
+/// adjacent rows.
+template <std::size_t R>
+struct row_tiles {
+  std::size_t begin, end, full;
+  row_tiles(std::size_t b, std::size_t e) noexcept : begin(b), end(e), full((e - b) / R) {}
+  [[nodiscard]] std::size_t count() const noexcept { return full + (begin + R * full < end ? 1 : 0); }
+  /// Rows in tile t: R, or fewer in the last one.
+  [[nodiscard]] std::size_t size(std::size_t t) const noexcept {
+    return t < full ? R : end - begin - R * full;
+  }
+  /// Row i of tile t.
+  [[nodiscard]] std::size_t row(std::size_t t, std::size_t i) const noexcept {
+    return t < full ? begin + t + i * full : begin + R * full + i;
+  }
+  /// fn(rows, n) for every tile, rows[0, n) its row indices.
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    for (std::size_t t = 0; t < count(); ++t) {
+      std::size_t rws[R];
+      const std::size_t n = size(t);
+      for (std::size_t i = 0; i < n; ++i) rws[i] = row(t, i);
+      fn(static_cast<const std::size_t*>(rws), n);
+    }
+  }
+};
+
 }  // namespace lowbit::kernels

@@ -73,15 +73,15 @@ struct lut_words {
       return _mm512_permutexvar_epi16(c, t.lo);
   }
 
-  /// y[t][r] for R rows from r0 (rows share each x load).
+  /// y[t][r] for the R rows rws[] (rows share each x load).
   template <int R>
   static void rows(const lut_job& j, const lut_words& dec, const row_source& src, std::uint8_t* rowbuf,
-                   std::size_t row_bytes, std::size_t r0, int tables) {
+                   std::size_t row_bytes, const std::size_t* rws, int tables) {
     const std::uint8_t* rp[R];
     table tab[R];
     LOWBIT_UNROLL
     for (int i = 0; i < R; ++i) {
-      const std::size_t r = r0 + static_cast<std::size_t>(i);
+      const std::size_t r = rws[i];
       rp[i] = src.get(r, rowbuf + static_cast<std::size_t>(i) * (row_bytes + 16));
       tab[i] = load(j.tables + (r / j.group_rows) * 16 * static_cast<std::size_t>(tables));
     }
@@ -94,7 +94,7 @@ struct lut_words {
         const __m512 x0 = _mm512_loadu_ps(x + k * C), x1 = _mm512_loadu_ps(x + k * C + 16);
         LOWBIT_UNROLL
         for (int i = 0; i < R; ++i) {
-          prefetch_tiles(rp[i] + k * bytes, R * row_bytes);
+          prefetch_tiles(rp[i] + k * bytes, row_bytes);
           const __m512i w = lookup(tab[i], dec.codes(rp[i] + k * bytes));
           acc[i][0] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(w)), x0, acc[i][0]);
           acc[i][1] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(w, 1)), x1, acc[i][1]);
@@ -102,7 +102,7 @@ struct lut_words {
       }
       LOWBIT_UNROLL
       for (int i = 0; i < R; ++i) {
-        const std::size_t r = r0 + static_cast<std::size_t>(i);
+        const std::size_t r = rws[i];
         float v = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]));
         if (j.row_scale != nullptr) v *= j.row_scale[r];
         j.y[t * j.y_stride + r] = v;
@@ -118,10 +118,10 @@ struct lut_words {
     j.ex.parallel_for(split.tasks, [&](std::size_t task) {
       const lut_words dec;
       std::uint8_t* rowbuf = scratch<std::uint8_t>(1, 4 * (row_bytes + 16));
-      std::size_t r = split.begin(task);
-      const std::size_t end = split.end(task);
-      for (; r + 4 <= end; r += 4) rows<4>(j, dec, src, rowbuf, row_bytes, r, tables);
-      for (; r < end; ++r) rows<1>(j, dec, src, rowbuf, row_bytes, r, tables);
+      row_tiles<4>(split.begin(task), split.end(task)).for_each([&](const std::size_t* rws, std::size_t n) {
+        if (n == 4) return rows<4>(j, dec, src, rowbuf, row_bytes, rws, tables);
+        for (std::size_t i = 0; i < n; ++i) rows<1>(j, dec, src, rowbuf, row_bytes, rws + i, tables);
+      });
     });
   }
 };
@@ -201,10 +201,10 @@ struct lut_kernel {
     j.ex.parallel_for(split.tasks, [&](std::size_t task) {
       const Dec dec;
       std::uint8_t* rowbuf = scratch<std::uint8_t>(1, 4 * (row_bytes + 16));
-      std::size_t r = split.begin(task);
-      const std::size_t end = split.end(task);
-      for (; r + 4 <= end; r += 4) rows<4>(j, dec, src, rowbuf, row_bytes, chunks, xp, r);
-      for (; r < end; ++r) rows<1>(j, dec, src, rowbuf, row_bytes, chunks, xp, r);
+      row_tiles<4>(split.begin(task), split.end(task)).for_each([&](const std::size_t* rws, std::size_t n) {
+        if (n == 4) return rows<4>(j, dec, src, rowbuf, row_bytes, chunks, xp, rws);
+        for (std::size_t i = 0; i < n; ++i) rows<1>(j, dec, src, rowbuf, row_bytes, chunks, xp, rws + i);
+      });
     });
   }
 
@@ -212,12 +212,12 @@ struct lut_kernel {
   /// accumulators are independent FMA chains.
   template <int R>
   static void rows(const lut_job& j, const Dec& dec, const row_source& src, std::uint8_t* rowbuf,
-                   std::size_t row_bytes, std::size_t chunks, const float* xp, std::size_t r0) {
+                   std::size_t row_bytes, std::size_t chunks, const float* xp, const std::size_t* rws) {
     const std::uint8_t* rp[R];
     lut16 tab[R];
     LOWBIT_UNROLL
     for (int i = 0; i < R; ++i) {
-      const std::size_t r = r0 + static_cast<std::size_t>(i);
+      const std::size_t r = rws[i];
       rp[i] = src.get(r, rowbuf + static_cast<std::size_t>(i) * (row_bytes + 16));
       tab[i] = load_lut(j.tables + (r / j.group_rows) * 16 * tables);
     }
@@ -234,7 +234,7 @@ struct lut_kernel {
         LOWBIT_UNROLL
         for (int i = 0; i < R; ++i) {
           vi cd[P];
-          if (k % Dec::chunks_per_line == 0) prefetch_tiles(rp[i] + k * Dec::bytes, R * row_bytes);
+          if (k % Dec::chunks_per_line == 0) prefetch_tiles(rp[i] + k * Dec::bytes, row_bytes);
           dec.codes(rp[i] + k * Dec::bytes, cd);
           LOWBIT_UNROLL
           for (int p = 0; p < P; ++p) acc[i][p] = Ops::fma(weight(tab[i], cd[p]), xv[p], acc[i][p]);
@@ -245,7 +245,7 @@ struct lut_kernel {
         vf sum = acc[i][0];
         LOWBIT_UNROLL
         for (int p = 1; p < P; ++p) sum = Ops::add(sum, acc[i][p]);
-        const std::size_t r = r0 + static_cast<std::size_t>(i);
+        const std::size_t r = rws[i];
         float v = Ops::sum(sum);
         if (j.row_scale != nullptr) v *= j.row_scale[r];
         j.y[t * j.y_stride + r] = v;

@@ -27,7 +27,7 @@ struct qmv_kernel {
   template <int R>
   static void rows_lut(const Dec& dec, const std::uint8_t* const* rp, std::size_t gpr, std::size_t cpg,
                        const float* xp, const float* sc, const float* bi, std::size_t ld_params,
-                       std::size_t tile_bytes, float* y) {
+                       std::size_t ahead, float* y) {
     alignas(64) static constexpr float iota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     alignas(64) float tb[R][16];
     vf acc[R][P];
@@ -53,7 +53,7 @@ struct qmv_kernel {
         LOWBIT_UNROLL
         for (int r = 0; r < R; ++r) {
           typename Ops::vi c[P];
-          if (prefetch && k % Dec::chunks_per_line == 0) prefetch_tiles(rp[r] + k * Dec::bytes, tile_bytes);
+          if (prefetch && k % Dec::chunks_per_line == 0) prefetch_tiles(rp[r] + k * Dec::bytes, ahead);
           dec.codes(rp[r] + k * Dec::bytes, c);
           LOWBIT_UNROLL
           for (int p = 0; p < P; ++p) acc[r][p] = Ops::fma(Ops::lookup16(t[r], c[p]), xv[p], acc[r][p]);
@@ -73,7 +73,7 @@ struct qmv_kernel {
   template <int R>
   static void rows_exact(const Dec& dec, const std::uint8_t* const* rp, std::size_t gpr, std::size_t cpg,
                          const float* xp, const float* sc, const float* bi, std::size_t ld_params,
-                         std::size_t tile_bytes, float* y) {
+                         std::size_t ahead, float* y) {
     vf acc[R][P];
     LOWBIT_UNROLL
     for (int r = 0; r < R; ++r) LOWBIT_UNROLL
@@ -87,7 +87,7 @@ struct qmv_kernel {
         LOWBIT_UNROLL
         for (int r = 0; r < R; ++r) {
           vf q[P];
-          if (prefetch && k % Dec::chunks_per_line == 0) prefetch_tiles(rp[r] + k * Dec::bytes, tile_bytes);
+          if (prefetch && k % Dec::chunks_per_line == 0) prefetch_tiles(rp[r] + k * Dec::bytes, ahead);
           dec(rp[r] + k * Dec::bytes, q);
           const float s = sc[static_cast<std::size_t>(r) * ld_params + g];
           const vf b = Ops::set(bi[static_cast<std::size_t>(r) * ld_params + g]);
@@ -112,7 +112,7 @@ struct qmv_kernel {
   template <int R>
   static void rows_fold(const Dec& dec, const std::uint8_t* const* rp, std::size_t gpr, std::size_t cpg,
                         const float* xp, const float* sc, const float* bi, std::size_t ld_params,
-                        const float* xsum, std::size_t tile_bytes, float* y) {
+                        const float* xsum, std::size_t ahead, float* y) {
     vf racc[R];
     LOWBIT_UNROLL
     for (int r = 0; r < R; ++r) racc[r] = Ops::zero();
@@ -129,7 +129,7 @@ struct qmv_kernel {
         LOWBIT_UNROLL
         for (int r = 0; r < R; ++r) {
           vf q[P];
-          if (prefetch && k % Dec::chunks_per_line == 0) prefetch_tiles(rp[r] + k * Dec::bytes, tile_bytes);
+          if (prefetch && k % Dec::chunks_per_line == 0) prefetch_tiles(rp[r] + k * Dec::bytes, ahead);
           dec(rp[r] + k * Dec::bytes, q);
           LOWBIT_UNROLL
           for (int p = 0; p < P; ++p) gacc[r][p] = Ops::fma(q[p], xv[p], gacc[r][p]);
@@ -151,7 +151,8 @@ struct qmv_kernel {
     }
   }
 
-  /// Each code load prefetches one and several tiles of R rows on (prefetch_tiles). 1 thread,
+  /// Each code load prefetches one and several tiles on (prefetch_tiles; row_tiles' next tile
+  /// is the next row in memory). 1 thread, 4 adjacent rows per tile then,
   /// 14336 x 4096 f16 scales, interleaved runs: exact 4-bit 8.6 -> 11.1 GB/s, 3-bit 4.4 -> 6.8,
   /// 8-bit 8.0 -> 9.7; 2-bit went 6.6 -> 6.1: it is compute-bound (6.6-7.0 GB/s from L2 too, the
   /// per-group tables cover half as many bytes), so the prefetches only cost issue slots.
@@ -160,13 +161,12 @@ struct qmv_kernel {
   static void rows(const Dec& dec, const std::uint8_t* const* rp, std::size_t gpr, std::size_t cpg,
                    const float* xp, const float* sc, const float* bi, const float* xsum,
                    std::size_t row_bytes, float* y) {
-    const std::size_t tile = R * row_bytes;
     if constexpr (fold)
-      rows_fold<R>(dec, rp, gpr, cpg, xp, sc, bi, gpr, xsum, tile, y);
+      rows_fold<R>(dec, rp, gpr, cpg, xp, sc, bi, gpr, xsum, row_bytes, y);
     else if constexpr (use_lut)
-      rows_lut<R>(dec, rp, gpr, cpg, xp, sc, bi, gpr, tile, y);
+      rows_lut<R>(dec, rp, gpr, cpg, xp, sc, bi, gpr, row_bytes, y);
     else
-      rows_exact<R>(dec, rp, gpr, cpg, xp, sc, bi, gpr, tile, y);
+      rows_exact<R>(dec, rp, gpr, cpg, xp, sc, bi, gpr, row_bytes, y);
   }
 
   static void run(const matmul_job& job) {
@@ -190,35 +190,29 @@ struct qmv_kernel {
     const std::size_t c = job.ex.concurrency();
     const range_split split(w.rows, 16, c == 1 ? 1 : 4 * c);
     job.ex.parallel_for(split.tasks, [&](std::size_t task) {
-      constexpr int R = 4;
+      constexpr std::size_t R = 4;
       const Dec dec;
       float* sc = scratch<float>(0, 2 * R * gpr);
       float* bi = sc + R * gpr;
       std::uint8_t* rowbuf = scratch<std::uint8_t>(3, R * (row_bytes + 16));
-      const std::size_t e = split.end(task);
-      std::size_t r = split.begin(task);
-      float yr[R];
-      for (; r + R <= e; r += R) {
+      row_tiles<R>(split.begin(task), split.end(task)).for_each([&](const std::size_t* rws, std::size_t n) {
         const std::uint8_t* rp[R];
-        for (int i = 0; i < R; ++i) {
-          group_params<Ops>(w, r + static_cast<std::size_t>(i), sc + static_cast<std::size_t>(i) * gpr,
-                            bi + static_cast<std::size_t>(i) * gpr);
-          rp[i] = src.get(r + static_cast<std::size_t>(i),
-                          rowbuf + static_cast<std::size_t>(i) * (row_bytes + 16));
+        for (std::size_t i = 0; i < n; ++i) {
+          group_params<Ops>(w, rws[i], sc + i * gpr, bi + i * gpr);
+          rp[i] = src.get(rws[i], rowbuf + i * (row_bytes + 16));
         }
         for (std::size_t t = 0; t < job.m; ++t) {
-          rows<R>(dec, rp, gpr, cpg, xp.data() + t * w.cols, sc, bi, xsum.data() + t * gpr, row_bytes, yr);
-          for (int i = 0; i < R; ++i) job.y[t * job.y_stride + r + static_cast<std::size_t>(i)] = yr[i];
+          const float* x = xp.data() + t * w.cols;
+          const float* xs = xsum.data() + t * gpr;
+          float yr[R];
+          if (n == R)
+            rows<R>(dec, rp, gpr, cpg, x, sc, bi, xs, row_bytes, yr);
+          else
+            for (std::size_t i = 0; i < n; ++i)
+              rows<1>(dec, rp + i, gpr, cpg, x, sc + i * gpr, bi + i * gpr, xs, row_bytes, yr + i);
+          for (std::size_t i = 0; i < n; ++i) job.y[t * job.y_stride + rws[i]] = yr[i];
         }
-      }
-      for (; r < e; ++r) {
-        group_params<Ops>(w, r, sc, bi);
-        const std::uint8_t* rp[1] = {src.get(r, rowbuf)};
-        for (std::size_t t = 0; t < job.m; ++t) {
-          rows<1>(dec, rp, gpr, cpg, xp.data() + t * w.cols, sc, bi, xsum.data() + t * gpr, row_bytes, yr);
-          job.y[t * job.y_stride + r] = yr[0];
-        }
-      }
+      });
     });
   }
 };

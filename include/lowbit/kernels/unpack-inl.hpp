@@ -197,20 +197,20 @@ struct row_source {
   }
 };
 
-/// The mat-vecs' prefetch, for a load at p in a tile of rows that lies tile_bytes
-/// before the next tile (4 rows of a row-major matrix): the same offset one tile on into
-/// L1, and l2_tiles tiles on into L2 only (prefetcht1), so the L1 fill buffers need not
-/// hold the whole distance. int8 qmv 4-bit, 1 thread, 14336 x 4096, interleaved runs:
-/// one tile on only 18.2-18.8 GB/s, with the L2 prefetch 19.5-21.0 (2, 3, 4, 6, 10 and
-/// 16 tiles within noise of each other; one L1 prefetch farther on was slower); earlier,
-/// one tile on had beaten 1 KiB ahead within the row, 0.72-0.82 vs 0.61-0.63 of read.
-inline void prefetch_tiles(const std::uint8_t* p, std::size_t tile_bytes) noexcept {
-  constexpr std::size_t l2_tiles = 6;
+/// The mat-vecs' prefetch, for a load at p in a tile row that lies `ahead` bytes before
+/// the same row of the next tile (one row with row_tiles' streams): the same offset one
+/// tile on, into L1. With 4 adjacent rows per tile (before row_tiles), a second prefetch
+/// 6 tiles on into L2 had paid (int8 qmv 4-bit 18.2-18.8 -> 19.5-21.0 GB/s); with long
+/// streams the hardware prefetcher fills L2 by itself and that prefetch only costs issue
+/// slots: int8 qmv 14336 x 4096, 1 thread, interleaved runs, without / with it: 4-bit
+/// 23.6-24.5 / 21.5-23.2 GB/s, 3-bit 22.6-23.1 / 17.8-18.0, 8-bit 25.6-25.9 / 22.3-23.2;
+/// two tiles on instead of one: within noise. Earlier, one tile on had beaten 1 KiB ahead
+/// within the row, 0.72-0.82 vs 0.61-0.63 of read.
+inline void prefetch_tiles(const std::uint8_t* p, std::size_t ahead) noexcept {
 #if defined(__GNUC__)
-  __builtin_prefetch(p + tile_bytes);
-  __builtin_prefetch(p + l2_tiles * tile_bytes, 0, 2);
+  __builtin_prefetch(p + ahead);
 #else
-  (void)p, (void)tile_bytes;
+  (void)p, (void)ahead;
 #endif
 }
 
