@@ -199,16 +199,21 @@ struct row_source {
 
 /// The mat-vecs' prefetch, for a load at p in a tile row that lies `ahead` bytes before
 /// the same row of the next tile (one row with row_tiles' streams): the same offset one
-/// tile on, into L1. With 4 adjacent rows per tile (before row_tiles), a second prefetch
-/// 6 tiles on into L2 had paid (int8 qmv 4-bit 18.2-18.8 -> 19.5-21.0 GB/s); with long
-/// streams the hardware prefetcher fills L2 by itself and that prefetch only costs issue
-/// slots: int8 qmv 14336 x 4096, 1 thread, interleaved runs, without / with it: 4-bit
-/// 23.6-24.5 / 21.5-23.2 GB/s, 3-bit 22.6-23.1 / 17.8-18.0, 8-bit 25.6-25.9 / 22.3-23.2;
-/// two tiles on instead of one: within noise. Earlier, one tile on had beaten 1 KiB ahead
-/// within the row, 0.72-0.82 vs 0.61-0.63 of read.
+/// tile on into L1, and l2_tiles tiles on into L2 only (prefetcht1), so the L1 fill
+/// buffers need not hold the whole distance. int8 qmv, 1 thread, 14336 x 4096, interleaved
+/// runs, rows 64-byte aligned / 16 bytes off (as in a malloc'd buffer): 4-bit with the L2
+/// prefetch 21.4-23.8 (two outliers 15.6, 16.8) / 18.5-22.9 GB/s, without it 21.7-24.6 /
+/// 13.9-17.6; 3-bit with it 15.5-17.8 / 15.3-18.0, without 19.3-22.9 / 19.9-21.7
+/// (issuing the prefetches once per line instead of once per 24-byte span: no change).
+/// Kept for 4-bit rows at any alignment, the common case. With 4 adjacent rows per tile
+/// (before row_tiles) it had taken 4-bit 18.2-18.8 to 19.5-21.0 GB/s; one L1 prefetch
+/// farther on was slower; one tile on had beaten 1 KiB ahead within the row (0.72-0.82
+/// vs 0.61-0.63 of read).
 inline void prefetch_tiles(const std::uint8_t* p, std::size_t ahead) noexcept {
+  constexpr std::size_t l2_tiles = 6;
 #if defined(__GNUC__)
   __builtin_prefetch(p + ahead);
+  __builtin_prefetch(p + l2_tiles * ahead, 0, 2);
 #else
   (void)p, (void)ahead;
 #endif
