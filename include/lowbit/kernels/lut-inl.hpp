@@ -94,7 +94,7 @@ struct lut_words {
         const __m512 x0 = _mm512_loadu_ps(x + k * C), x1 = _mm512_loadu_ps(x + k * C + 16);
         LOWBIT_UNROLL
         for (int i = 0; i < R; ++i) {
-          prefetch_tiles(rp[i] + k * bytes, row_bytes);
+          prefetch_tiles<false>(rp[i] + k * bytes, row_bytes);
           const __m512i w = lookup(tab[i], dec.codes(rp[i] + k * bytes));
           acc[i][0] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(w)), x0, acc[i][0]);
           acc[i][1] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(w, 1)), x1, acc[i][1]);
@@ -234,7 +234,7 @@ struct lut_kernel {
         LOWBIT_UNROLL
         for (int i = 0; i < R; ++i) {
           vi cd[P];
-          if (k % Dec::chunks_per_line == 0) prefetch_tiles(rp[i] + k * Dec::bytes, row_bytes);
+          if (k % Dec::chunks_per_line == 0) prefetch_tiles<false>(rp[i] + k * Dec::bytes, row_bytes);
           dec.codes(rp[i] + k * Dec::bytes, cd);
           LOWBIT_UNROLL
           for (int p = 0; p < P; ++p) acc[i][p] = Ops::fma(weight(tab[i], cd[p]), xv[p], acc[i][p]);

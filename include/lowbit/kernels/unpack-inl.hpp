@@ -208,12 +208,14 @@ struct row_source {
 /// Kept for 4-bit rows at any alignment, the common case. With 4 adjacent rows per tile
 /// (before row_tiles) it had taken 4-bit 18.2-18.8 to 19.5-21.0 GB/s; one L1 prefetch
 /// farther on was slower; one tile on had beaten 1 KiB ahead within the row (0.72-0.82
-/// vs 0.61-0.63 of read).
+/// vs 0.61-0.63 of read). The LUT mat-vec goes without it (L2 = false): 4-bit 21.4-21.8 GB/s
+/// without, 19.6-19.8 with; 6-bit 19.4-20.0 / 18.3-18.4 (lowbit-bench-lut-kernels).
+template <bool L2 = true>
 inline void prefetch_tiles(const std::uint8_t* p, std::size_t ahead) noexcept {
   constexpr std::size_t l2_tiles = 6;
 #if defined(__GNUC__)
   __builtin_prefetch(p + ahead);
-  __builtin_prefetch(p + l2_tiles * ahead, 0, 2);
+  if constexpr (L2) __builtin_prefetch(p + l2_tiles * ahead, 0, 2);
 #else
   (void)p, (void)ahead;
 #endif
