@@ -140,21 +140,20 @@ struct int8_kernel {
     return span <= gs || (Codes::lanes_in_order && cols % span == 0);
   }
 
-  /// Codes of weight rows decoded where they are used, each load prefetching one and
-  /// (4-bit, 2-bit) several tiles on (prefetch_tiles: row_tiles' next tile is the next
-  /// row in memory). Unpacked spans (3/5/6-bit) and bytes go without the L2 prefetch: 1 thread,
-  /// 14336 x 4096, rows aligned / 16 bytes off, two interleaved pairs: 3-bit 16.8-17.5 /
-  /// 18.0-18.2 GB/s with it, 15.9-23.1 / 21.1-23.2 without; 5-bit 22.2-22.6 / 16.0-22.4 with,
-  /// 24.5-28.3 / 27.1-28.4 without; 6-bit 19.7-23.4 / 22.2-23.8 with, 26.0-27.6 / 24.5-29.7 without.
-  /// 8-bit too: 20.4-22.4 / 21.6-24.1 with, 22.4-24.9 / 23.9-25.6 without (2 threads 25.2-41.0
-  /// / 26.3-46.3); 2-bit keeps it (rows 16 bytes off: 18.6-19.6 with, 17.1-17.4 without).
+  /// Codes of weight rows decoded where they are used, each load prefetching one tile on
+  /// and, where it paid, several (prefetch_tiles: row_tiles' next tile is the next row in
+  /// memory). 1 thread, 14336 x 4096, rows aligned / 16 bytes off, interleaved pairs, GB/s
+  /// with -> without the L2 prefetch: 3-bit 16.8-18.2 -> 15.9-23.2, 5-bit 16.0-22.6 ->
+  /// 24.5-28.4, 6-bit 19.7-23.8 -> 24.5-29.7, 8-bit 20.4-24.1 -> 22.4-25.6; 2-bit (16 bytes
+  /// off) 18.6-19.6 -> 17.1-17.4 and 4-bit (prefetch_tiles) keep it.
+  static constexpr bool l2_prefetch = !Codes::unpacked && Bits != 8;
   struct from_packed {
     const Codes& codes;
     const std::uint8_t* const* rows;
     std::size_t row_bytes;
     void operator()(int r, std::size_t s, vi* v) const {
       const std::uint8_t* p = rows[r] + s * Codes::bytes;
-      prefetch_tiles<!Codes::unpacked && Bits != 8>(p, row_bytes);
+      prefetch_tiles<l2_prefetch>(p, row_bytes);
       codes(p, v);
     }
   };

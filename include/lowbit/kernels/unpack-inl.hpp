@@ -205,8 +205,8 @@ struct row_source {
 /// prefetch 21.4-23.8 (two outliers 15.6, 16.8) / 18.5-22.9 GB/s, without it 21.7-24.6 /
 /// 13.9-17.6; 3-bit with it 15.5-17.8 / 15.3-18.0, without 19.3-22.9 / 19.9-21.7
 /// (issuing the prefetches once per line instead of once per 24-byte span: no change).
-/// Kept for 4-bit rows at any alignment, the common case (the int8 kernel's unpacked
-/// 3/5/6-bit spans go without it: numbers at int8_kernel::from_packed). With 4 adjacent
+/// Kept for 4-bit rows at any alignment, the common case (the int8 kernel's 3/5/6/8-bit
+/// spans go without it: numbers at int8_kernel::l2_prefetch). With 4 adjacent
 /// rows per tile (before row_tiles) it had taken 4-bit 18.2-18.8 to 19.5-21.0 GB/s; one L1 prefetch
 /// farther on was slower; one tile on had beaten 1 KiB ahead within the row (0.72-0.82
 /// vs 0.61-0.63 of read). The LUT mat-vec goes without it (L2 = false): 4-bit 21.4-21.8 GB/s
