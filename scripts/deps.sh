@@ -21,8 +21,10 @@ declare -A GROUPS_PKGS
 GROUPS_PKGS[core]="g++ make cmake pkg-config libfmt-dev libxsimd-dev libhwy-dev doctest-dev nlohmann-json3-dev libbenchmark-dev"
 # >>> vulkan: Vulkan tests on Mesa lavapipe: loader + headers, the lavapipe ICD, static shaderc
 # wrapper (libshaderc_combined.a) + static glslang + SPIRV-Tools (and spirv-val), validation layers.
-# (research/gpu.md 1.1; without them tests/vulkan skips its kernel tests.)
-GROUPS_PKGS[vulkan]="libvulkan-dev mesa-vulkan-drivers libshaderc-dev glslang-dev spirv-tools vulkan-validationlayers"
+# (research/gpu.md 1.1; without them tests/vulkan skips its kernel tests.) glslang-tools: Debian's
+# glslang-dev CMake config names /usr/bin/glslangValidator as an imported target and find_package
+# fails hard without it (seen on a fresh machine), though lowbit never runs it.
+GROUPS_PKGS[vulkan]="libvulkan-dev mesa-vulkan-drivers libshaderc-dev glslang-dev glslang-tools spirv-tools vulkan-validationlayers"
 # >>> metal: the Metal emulation shim is compiled with clang-16. Owned by the Metal engineer, e.g.: clang-16
 GROUPS_PKGS[metal]="clang-16"
 # >>> extra: anything else the tests need. python3 (standard library only): tests/io/tools_test.sh
