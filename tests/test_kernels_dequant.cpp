@@ -5,6 +5,7 @@
 // or land in its subnormals, bf16 subnormals, one-group rows (shorter than the
 // decoder's 16-byte window), rows not a multiple of the task split, 1-3 threads.
 #include <doctest/doctest.h>
+#include <hwy/targets.h>  // hwy::TargetName
 
 #include <cmath>
 #include <cstdint>

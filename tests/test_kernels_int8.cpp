@@ -6,6 +6,7 @@
 // int8 path really runs (results differ from the exact mode where supported),
 // shapes the int8 spans do not fit fall back to exact, fp modes stay exact.
 #include <doctest/doctest.h>
+#include <hwy/targets.h>  // hwy::TargetName
 
 #include <algorithm>
 #include <cmath>

@@ -5,6 +5,7 @@
 // Shapes are not multiples of the tiles (70 rows, 5 or 7 activation rows,
 // 384 columns), and 1, 2, 3 threads.
 #include <doctest/doctest.h>
+#include <hwy/targets.h>  // hwy::TargetName
 
 #include <cmath>
 #include <cstdint>

@@ -5,9 +5,9 @@
 //
 //   lowbit-bench-lut-kernels [--gib 1] [--bits 4,2,3,6] [--threads 1,0] [--reps 5]
 //
-// The LUT kernels dispatch on the xsimd architecture this file is compiled
-// for (see kernels/lut_cpu.hpp), so bench/lut/CMakeLists.txt builds it with
-// -march=native; bits > 4 run the reference (reported, not a kernel number).
+// The highway backend picks its target at run time; xsimd runs at the baseline
+// architecture the kernels were compiled for (lowbit_bench_kernels, see
+// kernels/lut_cpu.hpp); bits > 6 run the reference (reported, not a kernel number).
 #include <lowbit/kernels/lut.hpp>
 
 #include <algorithm>

@@ -1,7 +1,8 @@
 // The dispatched CPU kernels: the typed entry points (same meaning as
 // DESIGN.md §3, plus an executor and a backend) that validate, erase types
 // into a job and run one backend's kernel table. kernels/api.hpp routes the
-// public lowbit:: functions here.
+// public lowbit:: functions here. The kernel tables are compiled in this TU
+// unless LOWBIT_SEPARATE_KERNELS says otherwise (kernels/entry_points.hpp).
 #pragma once
 
 #include <cstddef>
@@ -14,11 +15,14 @@
 #include "lowbit/core/half.hpp"
 #include "lowbit/core/numerics.hpp"
 #include "lowbit/format/qmatrix.hpp"
-#include "lowbit/kernels/highway.hpp"
+#include "lowbit/kernels/entry_points.hpp"
 #include "lowbit/kernels/job.hpp"
-#include "lowbit/kernels/portable.hpp"
 #include "lowbit/kernels/reference/matmul.hpp"
 #include "lowbit/simd/backend.hpp"
+#if LOWBIT_DETAIL_DEFINE_KERNELS
+#include "lowbit/kernels/highway.hpp"
+#include "lowbit/kernels/portable.hpp"
+#endif
 
 namespace lowbit::kernels {
 

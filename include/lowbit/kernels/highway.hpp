@@ -1,7 +1,8 @@
 // The Highway backend's kernel table: every kernel compiled for each x86/ARM
 // target Highway knows (SSE4, AVX2, AVX-512, NEON, plus the portable EMU128
 // fallback) in this one translation unit, and HWY_DYNAMIC_DISPATCH picks the
-// best the running CPU supports. Nothing needs -m flags.
+// best the running CPU supports. Nothing needs -m flags. Included where the
+// kernels are defined (kernels/entry_points.hpp).
 #pragma once
 
 #include <algorithm>
@@ -14,9 +15,14 @@
 #include <vector>
 
 #include "lowbit/core/rounding.hpp"
+#include "lowbit/kernels/entry_points.hpp"
 #include "lowbit/kernels/job.hpp"
 #include "lowbit/kernels/lut_job.hpp"
 #include "lowbit/simd/scalar_ops.hpp"
+
+#if !LOWBIT_DETAIL_DEFINE_KERNELS
+#error "lowbit/kernels/highway.hpp: under LOWBIT_SEPARATE_KERNELS only instantiate.hpp compiles it"
+#endif
 
 // SSSE3 adds little over the EMU128 fallback for these kernels and every
 // target costs compile time; scalable vectors would break the fixed lane
@@ -58,16 +64,16 @@ inline void highway_dequantize(const dequant_job& j) { HWY_DYNAMIC_DISPATCH(hwy_
 inline bool highway_lut_matmul(const lut_job& j) { return HWY_DYNAMIC_DISPATCH(hwy_lut_matmul)(j); }
 inline bool highway_lut_dequantize(const lut_job& j) { return HWY_DYNAMIC_DISPATCH(hwy_lut_dequantize)(j); }
 
-inline kernel_table highway_table() noexcept {
+LOWBIT_KERNEL_ENTRY kernel_table highway_table() noexcept {
   return {&highway_target, &highway_matmul, &highway_dequantize};
 }
 
-/// The Highway targets compiled in and supported by this CPU (best first is
-/// not guaranteed), as Highway target bits; for tests and benchmarks.
-inline std::vector<std::int64_t> highway_targets() { return hwy::SupportedAndGeneratedTargets(); }
-
-/// Restricts dispatch to `targets` (a mask of Highway target bits; 0 = all).
-inline void pin_highway_targets(std::int64_t targets) { hwy::SetSupportedTargetsForTest(targets); }
+LOWBIT_KERNEL_ENTRY std::vector<std::int64_t> highway_targets() {
+  return hwy::SupportedAndGeneratedTargets();
+}
+LOWBIT_KERNEL_ENTRY void pin_highway_targets(std::int64_t targets) {
+  hwy::SetSupportedTargetsForTest(targets);
+}
 
 }  // namespace lowbit::kernels
 #endif

@@ -1,7 +1,8 @@
 // The LUT kernels' backends: lut-inl.hpp instantiated over the scalar and
 // xsimd ops (namespace lut_portable). Each entry returns false when the shape
 // is one the vector kernels do not take (bits > 6, or cols not a whole number
-// of decoder chunks); the caller then runs the reference.
+// of decoder chunks); the caller then runs the reference. Compiled where
+// kernels/entry_points.hpp says the kernels are defined.
 #pragma once
 
 #include <algorithm>
@@ -14,9 +15,12 @@
 
 #include "lowbit/core/executor.hpp"
 #include "lowbit/core/rounding.hpp"
+#include "lowbit/kernels/entry_points.hpp"
 #include "lowbit/kernels/job.hpp"
 #include "lowbit/kernels/lut_job.hpp"
 #include "lowbit/simd/backend.hpp"
+
+#if LOWBIT_DETAIL_DEFINE_KERNELS
 #include "lowbit/simd/scalar_ops.hpp"
 #include "lowbit/simd/xsimd_ops.hpp"
 #ifndef LOWBIT_REFERENCE_KERNELS
@@ -32,10 +36,6 @@ namespace lut_portable {
 // clang-format on
 }  // namespace lut_portable
 
-}  // namespace lowbit::kernels
-
-namespace lowbit::kernels {
-
 // The highway backend runs the LUT kernels from kernels/highway.hpp's per-target
 // pass (Highway 1.0.3's foreach_target.h allows one pass per translation unit),
 // with the target chosen at run time. Under LOWBIT_REFERENCE_KERNELS that pass
@@ -43,8 +43,7 @@ namespace lowbit::kernels {
 // translation unit's architecture, like the xsimd backend.
 using lut_xsimd_ops = simd::xsimd_ops<xsimd::default_arch>;
 
-/// Runs the job on backend `b`; false: the caller must use the reference.
-inline bool run_lut_matmul(const lut_job& j, backend b) {
+LOWBIT_KERNEL_ENTRY bool run_lut_matmul(const lut_job& j, backend b) {
   const backend r = resolve(b);
   if (r == backend::scalar) return lut_portable::lut_kernels_for<simd::scalar_ops>::matmul(j);
 #ifndef LOWBIT_REFERENCE_KERNELS
@@ -52,7 +51,7 @@ inline bool run_lut_matmul(const lut_job& j, backend b) {
 #endif
   return lut_portable::lut_kernels_for<lut_xsimd_ops>::matmul(j);
 }
-inline bool run_lut_dequantize(const lut_job& j, backend b) {
+LOWBIT_KERNEL_ENTRY bool run_lut_dequantize(const lut_job& j, backend b) {
   const backend r = resolve(b);
   if (r == backend::scalar) return lut_portable::lut_kernels_for<simd::scalar_ops>::dequantize(j);
 #ifndef LOWBIT_REFERENCE_KERNELS
@@ -62,3 +61,4 @@ inline bool run_lut_dequantize(const lut_job& j, backend b) {
 }
 
 }  // namespace lowbit::kernels
+#endif

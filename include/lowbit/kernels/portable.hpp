@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lowbit/core/rounding.hpp"
+#include "lowbit/kernels/entry_points.hpp"
 #include "lowbit/kernels/job.hpp"
 #include "lowbit/simd/scalar_ops.hpp"
 #include "lowbit/simd/xsimd_ops.hpp"
@@ -36,11 +37,6 @@ namespace lowbit::kernels::portable {
 
 namespace lowbit::kernels {
 
-inline kernel_table scalar_table() noexcept {
-  return {[]() -> const char* { return "scalar"; }, &portable::kernels_for<simd::scalar_ops>::matmul,
-          &portable::kernels_for<simd::scalar_ops>::dequantize};
-}
-
 /// xsimd at architecture Arch (the TU must be compiled with Arch's flags). A
 /// template, so per-architecture objects never define the same symbol.
 template <class Arch>
@@ -57,7 +53,18 @@ inline kernel_table xsimd_native_table() noexcept { return xsimd_table_for<xsimd
 kernel_table xsimd_table_avx2();  // compiled with -mavx2 -mfma -mf16c
 kernel_table
 xsimd_table_avx512bw();  // compiled with -mavx512f -mavx512bw -mavx512dq -mavx512cd -mavx512vl -mfma -mf16c
-inline kernel_table xsimd_table() {
+#endif
+
+// The entry points, where this TU defines them (kernels/entry_points.hpp); the
+// per-architecture xsimd objects include this file for the templates only.
+#if LOWBIT_DETAIL_DEFINE_KERNELS
+LOWBIT_KERNEL_ENTRY kernel_table scalar_table() noexcept {
+  return {[]() -> const char* { return "scalar"; }, &portable::kernels_for<simd::scalar_ops>::matmul,
+          &portable::kernels_for<simd::scalar_ops>::dequantize};
+}
+
+#ifdef LOWBIT_XSIMD_MULTIARCH
+LOWBIT_KERNEL_ENTRY kernel_table xsimd_table() noexcept {
   static const kernel_table t = [] {
     const auto a = xsimd::available_architectures();
     if (a.avx512bw) return xsimd_table_avx512bw();
@@ -67,7 +74,8 @@ inline kernel_table xsimd_table() {
   return t;
 }
 #else
-inline kernel_table xsimd_table() noexcept { return xsimd_native_table(); }
+LOWBIT_KERNEL_ENTRY kernel_table xsimd_table() noexcept { return xsimd_native_table(); }
+#endif
 #endif
 
 }  // namespace lowbit::kernels
