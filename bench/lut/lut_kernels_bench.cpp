@@ -8,6 +8,7 @@
 // The highway backend picks its target at run time; xsimd runs at the baseline
 // architecture the kernels were compiled for (lowbit_bench_kernels, see
 // kernels/lut_cpu.hpp); bits > 6 run the reference (reported, not a kernel number).
+// "qmv int8" rows: numerics::int8 (2/4-bit, kernels/lut_int8-inl.hpp).
 #include <lowbit/kernels/lut.hpp>
 
 #include <algorithm>
@@ -121,10 +122,14 @@ int main(int argc, char** argv) {
       std::vector<float> x(cols, 0.5f), y(rows);
       const double moved =
           static_cast<double>(lut_index_bytes(w.format, rows, cols) + lut.size() * 2 + cols * 4);
-      const double t = best_of(reps, [&] { qmv(w, x.data(), y.data(), ex); });
-      std::printf("| qmv | %d | %zux%zu | %zu | %.4f | %.2f | %.2f | %.3f |\n", bits, rows, cols, nth, t,
-                  moved / t / 1e9, bw / 1e9, moved / t / bw);
-      std::fflush(stdout);
+      for (numerics nm : {numerics::exact, numerics::int8}) {
+        if (nm == numerics::int8 && bits != 2 && bits != 4) continue;  // the int8 kernel's widths
+        const double t = best_of(reps, [&] { qmv(w, x.data(), y.data(), ex, backend::automatic, nm); });
+        std::printf("| qmv%s | %d | %zux%zu | %zu | %.4f | %.2f | %.2f | %.3f |\n",
+                    nm == numerics::int8 ? " int8" : "", bits, rows, cols, nth, t, moved / t / 1e9, bw / 1e9,
+                    moved / t / bw);
+        std::fflush(stdout);
+      }
       if (bits <= 4) {  // dequantize writes 2 bytes per weight: a smaller matrix keeps memory bounded
         const std::size_t drows = rows / 8 / 8 * 8;
         const lut_matrix<f16> d{buf.data(), lut.data(), drows, cols, lut_format{bits, 8}};

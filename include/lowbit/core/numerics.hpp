@@ -17,6 +17,14 @@ namespace lowbit {
 ///                    + float32 accumulation error,
 ///   the first term from rounding x, the second from using the unrounded weight
 ///   (at most half an f16/bf16 ulp of scale*q plus half an ulp of w; 0 for f32 scales).
+///   LUT (palettized) matrices, 2- and 4-bit indices: each 16-entry table is quantized to
+///   int8 per call, ls = max|L| / 127, Lq = round(L / ls), and each activation row (times
+///   the column scales, if any) per block of 32, dx_b = max|x in b| / 127; per output row
+///   with row scale rs (1 if none), against y_ref = sum_k rs * L[idx_k] * x_k:
+///     |y - y_ref| <= |rs| * sum_k ( (|L[idx_k]| + ls/2) * dx_b / 2 + ls/2 * |x_k| )
+///                    + float32 accumulation error
+///   (kernels/lut_int8-inl.hpp). Other widths and shapes whose rows are not whole SIMD
+///   spans (or not whole 32-blocks) run exact.
 enum class numerics { exact, int8 };
 
 }  // namespace lowbit

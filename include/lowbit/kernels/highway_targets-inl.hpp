@@ -25,6 +25,7 @@ namespace lowbit::kernels::HWY_NAMESPACE {
 #include "lowbit/kernels/dequant_table-inl.hpp"
 #include "lowbit/kernels/dequantize-inl.hpp"
 #include "lowbit/kernels/entry-inl.hpp"
+#include "lowbit/kernels/lut_int8-inl.hpp"
 #include "lowbit/kernels/lut-inl.hpp"
 // clang-format on
 

@@ -6,8 +6,8 @@
 // high bits h pick one with 0/1 weights (1-h, h; or the Lagrange basis of
 // {0,1,2,3}), which are exact in float, so the weight is exact too. Bits 7-8
 // go through the reference.
-// No include guard: included inside a backend namespace after unpack-inl.hpp
-// (kernels/lut_cpu.hpp, kernels/lut_highway_targets-inl.hpp).
+// No include guard: included inside a backend namespace after unpack-inl.hpp and
+// lut_int8-inl.hpp (kernels/lut_cpu.hpp, kernels/highway_targets-inl.hpp).
 
 // AVX-512 escape for 5- and 6-bit tables (Highway 1.0.3's TableLookupLanes
 // reads one vector): vpermt2ps looks up 32 floats held in two registers with
@@ -303,8 +303,18 @@ struct lut_kernels_for {
     return cols % Dec::C == 0 && (cols * Bits) % 8 == 0;
   }
 
+  template <int Bits, plan Plan>
+  static bool int8_fits(const lut_job& j) {
+    return j.int8 && lut_int8_kernel<Ops, Bits, Plan>::supports(j.cols);
+  }
+
   template <int Bits>
   static bool matmul_bits(const lut_job& j) {
+    if constexpr (Bits == 4) {
+      if (int8_fits<4, plan::nib>(j)) return lut_int8_kernel<Ops, 4, plan::nib>::matmul(j), true;
+    } else if constexpr (Bits == 2) {
+      if (int8_fits<2, plan::quad>(j)) return lut_int8_kernel<Ops, 2, plan::quad>::matmul(j), true;
+    }
     if constexpr (Bits == 4) {
       if (fits<4, plan::nib>(j.cols)) return lut_kernel<Ops, 4, plan::nib>::matmul(j), true;
     } else if constexpr (Bits == 2) {

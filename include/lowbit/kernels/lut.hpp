@@ -3,7 +3,9 @@
 // the LUT format helpers (CoreML iOS16/iOS18 forms, ANEMLL sizes). Values
 // are defined by kernels/reference/lut.hpp; bits 1-6 with byte-aligned rows
 // run the vector kernels (kernels/lut-inl.hpp) of the chosen backend, other
-// widths the reference. Each takes an optional executor and backend.
+// widths the reference. Each takes an optional executor and backend; the
+// matmuls also numerics::int8 (2/4-bit tables and activations quantized to int8,
+// kernels/lut_int8-inl.hpp; other shapes run exact).
 #pragma once
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "lowbit/core/executor.hpp"
+#include "lowbit/core/numerics.hpp"
 #include "lowbit/format/lut.hpp"
 #include "lowbit/format/lut_anemll.hpp"
 #include "lowbit/format/lut_coreml.hpp"
@@ -59,7 +62,7 @@ bool lut_vector_path(const lut_matrix<L>& w) {
 /// y[t][r] = W x[t] for one single-expert matrix through the vector kernels.
 template <class L, class X, class Y>
 bool lut_matmul_vector(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y, std::size_t y_stride,
-                       const executor& ex, backend b) {
+                       const executor& ex, backend b, numerics nm) {
   if (!lut_vector_path(w)) return false;
   const std::vector<float> tables = lut_tables16(w, ex), scales = lut_scales_f32(w);
   std::vector<float> xf;
@@ -92,6 +95,7 @@ bool lut_matmul_vector(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y, 
   j.x_stride = w.cols;
   j.y = yp;
   j.y_stride = w.rows;
+  j.int8 = nm == numerics::int8;
   j.ex = ex;
   if (!kernels::run_lut_matmul(j, b)) return false;
   if (yp != static_cast<void*>(y))
@@ -132,28 +136,30 @@ void dequantize(const lut_matrix<L>& w, Out* out, const executor& ex = {}, backe
 
 /// y[rows] = W x (experts == 1).
 template <class L, class X, class Y>
-void qmv(const lut_matrix<L>& w, const X* x, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+void qmv(const lut_matrix<L>& w, const X* x, Y* y, const executor& ex = {}, backend b = backend::automatic,
+         numerics nm = numerics::exact) {
   detail::check_lut_table_type<L>();
   reference::lut_impl::check_single(w, "qmv");
   detail::check_lut_matmul_io(x, y, "qmv");
-  if (!detail::lut_matmul_vector(w, x, 1, y, w.rows, ex, b)) reference::qmv(w, x, y);
+  if (!detail::lut_matmul_vector(w, x, 1, y, w.rows, ex, b, nm)) reference::qmv(w, x, y);
 }
 
 /// y[m][rows] = x[m][cols] W^T (experts == 1).
 template <class L, class X, class Y>
 void qmm(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y, const executor& ex = {},
-         backend b = backend::automatic) {
+         backend b = backend::automatic, numerics nm = numerics::exact) {
   detail::check_lut_table_type<L>();
   reference::lut_impl::check_single(w, "qmm");
   if (m == 0) return;
   detail::check_lut_matmul_io(x, y, "qmm");
-  if (!detail::lut_matmul_vector(w, x, m, y, w.rows, ex, b)) reference::qmm(w, x, m, y);
+  if (!detail::lut_matmul_vector(w, x, m, y, w.rows, ex, b, nm)) reference::qmm(w, x, m, y);
 }
 
 /// MoE over stacked experts: y[t][j][:] = W[ids[t*top_k + j]] x[t].
 template <class L, class X, class Y>
 void gather_qmv(const lut_matrix<L>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
-                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic) {
+                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic,
+                numerics nm = numerics::exact) {
   detail::check_lut_table_type<L>();
   validate(w, "gather_qmv");
   detail::validate_lut_expert_ids(w, ids, tokens, top_k, "gather_qmv");
@@ -164,7 +170,7 @@ void gather_qmv(const lut_matrix<L>& w, const X* x, std::size_t tokens, const st
     for (std::size_t k = 0; k < top_k; ++k) {
       Y* yo = y + (t * top_k + k) * w.rows;
       if (!views || !detail::lut_matmul_vector(lut_expert_view(w, ids[t * top_k + k]), x + t * w.cols, 1, yo,
-                                               w.rows, ex, b))
+                                               w.rows, ex, b, nm))
         reference::gather_qmv(w, x + t * w.cols, 1, ids + t * top_k + k, 1, yo);
     }
 }
@@ -172,8 +178,9 @@ void gather_qmv(const lut_matrix<L>& w, const X* x, std::size_t tokens, const st
 /// Same result as gather_qmv.
 template <class L, class X, class Y>
 void gather_qmm(const lut_matrix<L>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
-                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic) {
-  gather_qmv(w, x, tokens, ids, top_k, y, ex, b);
+                std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic,
+                numerics nm = numerics::exact) {
+  gather_qmv(w, x, tokens, ids, top_k, y, ex, b, nm);
 }
 
 }  // namespace lowbit

@@ -32,6 +32,8 @@ namespace lowbit::kernels {
 namespace lut_portable {
 // clang-format off
 #include "lowbit/kernels/unpack-inl.hpp"
+#include "lowbit/kernels/int8-inl.hpp"
+#include "lowbit/kernels/lut_int8-inl.hpp"
 #include "lowbit/kernels/lut-inl.hpp"
 // clang-format on
 }  // namespace lut_portable

@@ -135,12 +135,18 @@ struct hwy_ops {
     return vi{_mm512_and_si512(codes, _mm512_set1_epi8(static_cast<char>((1 << Bits) - 1)))};
   }
 #endif
+#if HWY_TARGET == HWY_AVX3_DL
+  /// Optional op (see scalar_ops.hpp): vpermb (AVX-512 VBMI), one 64-byte table per
+  /// instruction, bits 6-7 of each index ignored.
+  static vi lookup_bytes64(vi table, vi idx) { return vi{_mm512_permutexvar_epi8(idx.raw, table.raw)}; }
+#endif
   static vf to_f32(vi v) { return hn::ConvertTo(DF(), hn::BitCast(DI(), v)); }
   static vf as_f32(vi v) { return hn::BitCast(DF(), v); }
   static vi as_u32(vf v) { return hn::BitCast(DU(), v); }
 
   static vb load_dup16(const std::uint8_t* p) { return hn::LoadDup128(DB(), p); }
   static vidx load_idx(const std::uint8_t* idx) { return hn::LoadU(DB(), idx); }
+  static vidx as_idx(vi v) { return hn::BitCast(DB(), v); }
   static vi lookup_bytes(vb t, vidx idx) { return hn::BitCast(DU(), hn::TableLookupBytesOr0(t, idx)); }
 
   // 16-entry tables: one vpermps on 16-lane vectors, two plus a blend on 8

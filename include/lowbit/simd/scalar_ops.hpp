@@ -11,7 +11,8 @@
 //   counts) to_f32 (value convert) as_f32 / as_u32 (bit casts) vidx, load_idx(4N bytes) byte-shuffle control;
 //   load_dup16(p): 16 bytes at p in every
 //                          128-bit block; lookup_bytes(t, idx) is
-//                          pshufb: lane byte b = t[idx[b]], 0 when idx[b] >= 0x80
+//                          pshufb: lane byte b = t[idx[b]], 0 when idx[b] >= 0x80; as_idx(vi) the
+//                          same bits as a vidx (codes in bytes used as byte-table indices)
 //   load_f16/bf16, store_f16/bf16 (RNE), round_f16/bf16 (RNE round trip)
 //   table16, load_table16(16 floats), lookup16(t, idx < 16): a 16-entry float table lookup per lane
 //   addi                   uint32 lane add (wraps: two's complement int32 sums)
@@ -21,6 +22,7 @@
 //   optional (kernels test for it with a requires-expression; absent on most backends):
 //   unpack_bytes<Bits>(p)  Bits in {3, 5, 6}: the 4N codes of the LSB-first stream at p (reads
 //                          exactly 4N * Bits / 8 bytes), one per byte, in stream order
+//   lookup_bytes64(t, idx) N == 16: byte b = byte (idx[b] & 63) of the 64-byte vector t
 #pragma once
 
 #include <bit>
@@ -87,6 +89,7 @@ struct scalar_ops {
     std::memcpy(&v, idx, 4);
     return v;
   }
+  static vidx as_idx(vi v) noexcept { return v; }
   static vi lookup_bytes(vb t, vidx idx) noexcept {
     std::uint32_t r = 0;
     for (int b = 0; b < 4; ++b) {

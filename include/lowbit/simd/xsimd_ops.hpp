@@ -188,6 +188,7 @@ struct xsimd_ops {
     return vb::load_aligned(t);
   }
   static vidx load_idx(const std::uint8_t* idx) noexcept { return vb::load_unaligned(idx); }
+  static vidx as_idx(vi v) noexcept { return xsimd::bitwise_cast<vidx>(v); }
   static vi lookup_bytes(vb t, vidx idx) noexcept {
 #if defined(__AVX512BW__)
     if constexpr (N == 16) return vi(_mm512_shuffle_epi8(t, idx));
