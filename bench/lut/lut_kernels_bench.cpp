@@ -8,7 +8,8 @@
 // The highway backend picks its target at run time; xsimd runs at the baseline
 // architecture the kernels were compiled for (lowbit_bench_kernels, see
 // kernels/lut_cpu.hpp); bits > 6 run the reference (reported, not a kernel number).
-// "qmv int8" rows: numerics::int8 (2/4-bit, kernels/lut_int8-inl.hpp).
+// "qmv int8" rows: numerics::int8 (kernels/lut_int8-inl.hpp; 3-bit only where the
+// highway target is AVX3_DL, else that row runs the exact kernel).
 #include <lowbit/kernels/lut.hpp>
 
 #include <algorithm>
@@ -123,7 +124,7 @@ int main(int argc, char** argv) {
       const double moved =
           static_cast<double>(lut_index_bytes(w.format, rows, cols) + lut.size() * 2 + cols * 4);
       for (numerics nm : {numerics::exact, numerics::int8}) {
-        if (nm == numerics::int8 && bits != 2 && bits != 4) continue;  // the int8 kernel's widths
+        if (nm == numerics::int8 && bits > 4) continue;  // the int8 kernel's widths
         const double t = best_of(reps, [&] { qmv(w, x.data(), y.data(), ex, backend::automatic, nm); });
         std::printf("| qmv%s | %d | %zux%zu | %zu | %.4f | %.2f | %.2f | %.3f |\n",
                     nm == numerics::int8 ? " int8" : "", bits, rows, cols, nth, t, moved / t / 1e9, bw / 1e9,

@@ -314,6 +314,8 @@ struct lut_kernels_for {
       if (int8_fits<4, plan::nib>(j)) return lut_int8_kernel<Ops, 4, plan::nib>::matmul(j), true;
     } else if constexpr (Bits == 2) {
       if (int8_fits<2, plan::quad>(j)) return lut_int8_kernel<Ops, 2, plan::quad>::matmul(j), true;
+    } else if constexpr (Bits == 3) {  // AVX3_DL's unpacked codes (lut_int8_kernel::usable)
+      if (int8_fits<Bits, plan::window>(j)) return lut_int8_kernel<Ops, Bits, plan::window>::matmul(j), true;
     }
     if constexpr (Bits == 4) {
       if (fits<4, plan::nib>(j.cols)) return lut_kernel<Ops, 4, plan::nib>::matmul(j), true;

@@ -1,10 +1,13 @@
-// The opt-in int8 LUT mat-vec (numerics::int8; 2- and 4-bit indices): each
-// 16-entry table is quantized to int8, Lq = round(L / ls) with ls = max|L| / 127
+// The opt-in int8 LUT mat-vec (numerics::int8; 2- and 4-bit indices, and 3-bit on
+// AVX3_DL): each table is quantized to int8, Lq = round(L / ls) with ls = max|L| / 127
 // (per table, per call), and each activation row per block of 32 to int8 as in
 // the affine int8 mode (int8-inl.hpp). An index becomes its table byte with one
 // in-lane byte shuffle (pshufb: 64 per instruction on AVX-512) and meets x in
 // an integer dot product (vpdpbusd): 8 instructions per 128 weights of a
-// 4-bit row against ~28 for the float table lookups and FMAs of lut-inl.hpp.
+// 4-bit row against ~28 for the float table lookups and FMAs of lut-inl.hpp. 3-bit
+// codes need AVX3_DL's unpacked byte codes (unpack_bytes). 5/6-bit tables (vpermb holds
+// 64 entries) were measured too: 1.8x the float path L3-resident, no faster from DRAM
+// (bench/README.md, session 8), with an int8 step near a 6-bit palette's own spacing: left out.
 // vpdpbusd multiplies unsigned by signed bytes, so the table is stored biased,
 // Lq + 128, and the bias comes back out as 128 * sum(xq * dx) per activation
 // row. Error bound: core/numerics.hpp.
@@ -20,26 +23,29 @@ struct lut_int8_kernel {
   static constexpr int P = Codes::P;
   static constexpr std::size_t N = Ops::N, R = 4, span = Codes::span, words = span / 4;
   static constexpr std::size_t block = 32;  // activations per int8 scale (ggml's q8_0 block)
-  static_assert(Codes::lanes_in_order && block % (span / N) == 0, "a lane must lie in one block");
   /// AVX3_DL: the quantized table repeated to 64 bytes and looked up with vpermb, which
   /// ignores each index's bits 6-7: after the part's shift a byte holds its code in the
   /// low Bits bits and, up to bit 5, other codes that pick the same entry in every
-  /// repetition, so the parts need no mask (4-bit: 6 instructions per 128 weights, not 8).
+  /// repetition, so the 2/4-bit parts need no mask (4-bit: 6 instructions per 128
+  /// weights, not 8).
   static constexpr bool permute64 = requires(vi v) { Ops::lookup_bytes64(v, v); };
+  static constexpr std::size_t entries = std::size_t{1} << Bits;
+  /// Lanes whose codes share one activation block, and a 16-entry table.
+  static constexpr bool usable = Codes::lanes_in_order && block % (span / N) == 0 && entries <= 16;
   using table = std::conditional_t<permute64, vi, vb>;
   static constexpr std::size_t table_words = permute64 ? 16 : 4;
 
-  static bool supports(std::size_t cols) noexcept { return cols % span == 0 && cols % block == 0; }
+  static bool supports(std::size_t cols) noexcept { return usable && cols % span == 0 && cols % block == 0; }
 
-  /// q = Lq + 128 of the table t (16 floats), 16 bytes (repeated to 64 for permute64);
-  /// returns ls.
+  /// q = Lq + 128 of the table t (`entries` floats), 16 bytes (64 for permute64, the
+  /// table repeated); returns ls.
   static float quantize_table(const float* t, std::uint32_t* words) {
     float amax = 0.0f;
-    for (int i = 0; i < 16; ++i) amax = std::max(amax, std::fabs(t[i]));
+    for (std::size_t i = 0; i < entries; ++i) amax = std::max(amax, std::fabs(t[i]));
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     auto* q = reinterpret_cast<std::uint8_t*>(words);
     for (std::size_t i = 0; i < 4 * table_words; ++i)
-      q[i] = static_cast<std::uint8_t>(static_cast<int>(std::nearbyint(t[i % (1u << Bits)] * inv)) + 128);
+      q[i] = static_cast<std::uint8_t>(static_cast<int>(std::nearbyint(t[i % entries] * inv)) + 128);
     return amax / 127.0f;
   }
   static table load_table(const std::uint32_t* words) {
@@ -122,6 +128,10 @@ struct lut_int8_kernel {
   }
 
   static void matmul(const lut_job& j) {
+    if constexpr (usable) run(j);
+  }
+
+  static void run(const lut_job& j) {
     const std::size_t cols = j.cols, row_bytes = cols * Bits / 8, spans = cols / span;
     int8_activations a;
     a.prepare<Codes>(j.x, j.m, j.x_stride, cols, block);
@@ -151,7 +161,7 @@ struct lut_int8_kernel {
           ls[i] = tls[g];
         }
         const auto src = [&] {
-          if constexpr (permute64)
+          if constexpr (permute64 && Codes::direct)
             return unmasked_codes{rp, row_bytes};
           else
             return Src{codes, rp, row_bytes};

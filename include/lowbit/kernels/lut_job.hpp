@@ -25,7 +25,7 @@ struct lut_job {
   std::size_t m = 1, x_stride = 0;
   float* y = nullptr;
   std::size_t y_stride = 0;
-  bool int8 = false;  // numerics::int8: 2/4-bit tables and x quantized to int8 (kernels/lut_int8-inl.hpp)
+  bool int8 = false;  // numerics::int8: tables and x quantized to int8 (kernels/lut_int8-inl.hpp)
   // dequantize
   void* out = nullptr;
   elem_kind out_kind = elem_kind::f32;
