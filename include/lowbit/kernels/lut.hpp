@@ -4,8 +4,8 @@
 // are defined by kernels/reference/lut.hpp; bits 1-6 with byte-aligned rows
 // run the vector kernels (kernels/lut-inl.hpp) of the chosen backend, other
 // widths the reference. Each takes an optional executor and backend; the
-// matmuls also numerics::int8 (2/4-bit tables and activations quantized to int8,
-// kernels/lut_int8-inl.hpp; other shapes run exact).
+// matmuls also numerics::int8 (tables and activations quantized to int8 for 2/4-bit
+// indices, 3-bit on AVX-512 VBMI; kernels/lut_int8-inl.hpp; other shapes run exact).
 #pragma once
 
 #include <algorithm>
