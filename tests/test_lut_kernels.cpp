@@ -311,7 +311,7 @@ emulated emulate_int8(const fixture<f16>& fx, const float* x, std::size_t r, std
   const std::size_t n = lut_entries(fx.f), cols = fx.cols;
   float amax = 0.0f;
   for (std::size_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(fx.value(fx.lut[g * n + i])));
-  const float inv = amax > 0.0f ? 127.0f / amax : 0.0f, ls = amax / 127.0f;
+  const float inv = amax >= 0x1p-100f ? 127.0f / amax : 0.0f, ls = amax / 127.0f;
   emulated e;
   for (std::size_t b = 0; b < cols; b += 32) {
     float xs[32], xmax = 0.0f;
@@ -319,7 +319,7 @@ emulated emulate_int8(const fixture<f16>& fx, const float* x, std::size_t r, std
       xs[c - b] = x[c] * (fx.mode == lut_channel_scale::input_columns ? fx.value(fx.scales[c]) : 1.0f);
       xmax = std::max(xmax, std::fabs(xs[c - b]));
     }
-    const float xinv = xmax > 0.0f ? 127.0f / xmax : 0.0f, dx = xmax / 127.0f;
+    const float xinv = xmax >= 0x1p-100f ? 127.0f / xmax : 0.0f, dx = xmax / 127.0f;
     long long dot = 0, dmag = 0;
     for (std::size_t c = b; c < b + 32; ++c) {
       const auto lq =

@@ -7,7 +7,8 @@ namespace lowbit {
 ///   (MLX's rounding to the scales dtype), float32 accumulation; matches a float64
 ///   reference within 1e-5 of sum|w*x|.
 /// int8: opt-in, for speed (ggml's q8 recipe): each activation row is quantized per
-///   weight group g to int8, dx_g = max|x in g| / 127, xq = round(x / dx_g); codes times
+///   weight group g to int8, dx_g = max|x in g| / 127, xq = round(x / dx_g) (0 in a group whose
+///   max|x| < 2^-100, the same for LUT tables below); codes times
 ///   xq are integer dot products (VNNI where the CPU has it), scaled by scale_g * dx_g;
 ///   the bias enters as bias_g * sum(x in g) with the float x. Affine formats and LUTs
 ///   (mxfp4/mxfp8/nvfp4 run exact), and only shapes whose groups fit the SIMD span

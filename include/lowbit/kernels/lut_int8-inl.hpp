@@ -42,7 +42,7 @@ struct lut_int8_kernel {
   static float quantize_table(const float* t, std::uint32_t* words) {
     float amax = 0.0f;
     for (std::size_t i = 0; i < entries; ++i) amax = std::max(amax, std::fabs(t[i]));
-    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    const float inv = int8_scale_inverse(amax);
     auto* q = reinterpret_cast<std::uint8_t*>(words);
     for (std::size_t i = 0; i < 4 * table_words; ++i)
       q[i] = static_cast<std::uint8_t>(static_cast<int>(std::nearbyint(t[i % entries] * inv)) + 128);
