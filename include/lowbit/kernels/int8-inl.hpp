@@ -49,22 +49,32 @@ struct byte_codes {
       return j * Dec::C + Dec::element(p, l);
   }
 
+  /// direct: the span's 4N bytes as one vector, and part Part shifted into each byte's low
+  /// bits with the other parts' bits still above it (part() masks them off).
+  static vi load(const std::uint8_t* src) {
+    alignas(64) std::uint32_t w[N];
+    std::memcpy(w, src, 4 * N);
+    return Ops::load_i(w);
+  }
+  template <int Part>
+  static vi shifted(vi v) {
+    if constexpr (Part == 0)
+      return v;
+    else
+      return Ops::template shr<Part * Bits>(v);
+  }
   template <int Part>
   static vi part(vi v) {
     constexpr std::uint32_t m = 0x01010101u * static_cast<std::uint32_t>(max_code);
     if constexpr (Bits == 8)
       return v;
-    else if constexpr (Part == 0)
-      return Ops::band(v, Ops::seti(m));
     else
-      return Ops::band(Ops::template shr<Part * Bits>(v), Ops::seti(m));
+      return Ops::band(shifted<Part>(v), Ops::seti(m));
   }
 
   void operator()(const std::uint8_t* src, vi* out) const {
     if constexpr (direct) {
-      alignas(64) std::uint32_t w[N];
-      std::memcpy(w, src, 4 * N);
-      const vi v = Ops::load_i(w);
+      const vi v = load(src);
       out[0] = part<0>(v);
       if constexpr (P >= 2) out[1] = part<1>(v);
       if constexpr (P == 4) out[2] = part<2>(v), out[3] = part<3>(v);

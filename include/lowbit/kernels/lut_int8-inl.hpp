@@ -68,12 +68,9 @@ struct lut_int8_kernel {
     void operator()(int r, std::size_t s, vi* c) const {
       const std::uint8_t* p = rows[r] + s * Codes::bytes;
       prefetch_tiles(p, row_bytes);
-      alignas(64) std::uint32_t w[N];
-      std::memcpy(w, p, 4 * N);
-      c[0] = Ops::load_i(w);
-      if constexpr (P >= 2) c[1] = Ops::template shr<Bits>(c[0]);
-      if constexpr (P == 4)
-        c[2] = Ops::template shr<2 * Bits>(c[0]), c[3] = Ops::template shr<3 * Bits>(c[0]);
+      c[0] = Codes::load(p);
+      if constexpr (P >= 2) c[1] = Codes::template shifted<1>(c[0]);
+      if constexpr (P == 4) c[2] = Codes::template shifted<2>(c[0]), c[3] = Codes::template shifted<3>(c[0]);
     }
   };
 
