@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <string>
 #include <thread>
@@ -248,23 +249,26 @@ struct bench {
     }
   }
 
-  void gather_qmv() {
+  /// E experts of rows x cols, top-K distinct experts per token at random.
+  void gather_qmv(std::size_t E, std::size_t K, std::size_t rows, std::size_t cols) {
     const quant_format f{quant_mode::affine, 4, 64};
-    const std::size_t E = 8, K = 2;
     for (std::size_t ti = 0; ti < thread_counts.size(); ++ti) {
       thread_pool pool(thread_counts[ti]);
-      weight_set ws(f, 4096, 4096, E, working_set(), pool.get());
+      weight_set ws(f, rows, cols, E, working_set(), pool.get());
       std::vector<float> x(ws.cols, 0.5f), y(K * ws.rows);
+      std::vector<std::uint32_t> ids(K), all(E);
       std::mt19937 rng(5);
       for (auto [b, nm] : variants()) {
         const std::size_t count = b == backend::scalar ? std::min<std::size_t>(ws.count, 2) : ws.count;
         std::vector<double> ts;
         for (std::size_t i = 0; i < count * (opt.quick ? 2u : 3u) + 1; ++i) {
-          std::uint32_t ids[K];
-          ids[0] = static_cast<std::uint32_t>(rng() % E);
-          ids[1] = static_cast<std::uint32_t>((ids[0] + 1 + rng() % (E - 1)) % E);
+          std::iota(all.begin(), all.end(), 0u);
+          for (std::size_t k = 0; k < K; ++k) {  // the first K of a partial Fisher-Yates shuffle
+            std::swap(all[k], all[k + rng() % (E - k)]);
+            ids[k] = all[k];
+          }
           const double t = time_it([&] {
-            kernels::gather_qmv(ws.at(i % count), x.data(), 1, ids, K, y.data(), pool.get(), b, nm);
+            kernels::gather_qmv(ws.at(i % count), x.data(), 1, ids.data(), K, y.data(), pool.get(), b, nm);
           });
           if (i > 0) ts.push_back(t);
         }
@@ -368,7 +372,12 @@ int main(int argc, char** argv) {
   if (want("qmv"))
     for (int bits : b.opt.quick ? std::vector<int>{4} : std::vector<int>{4, 2, 3, 8}) b.qmv(bits);
   if (want("dequantize")) b.dequantize();
-  if (want("gather_qmv")) b.gather_qmv();
+  if (want("gather_qmv")) {
+    b.gather_qmv(8, 2, 4096, 4096);
+    // Qwen3-30B-A3B's expert up/gate projections: small experts, where a call's fixed
+    // costs (threads woken per expert, activations prepared per expert) show.
+    if (!b.opt.quick) b.gather_qmv(128, 8, 768, 2048);
+  }
   if (want("qmm"))
     for (std::size_t m : b.opt.quick ? std::vector<std::size_t>{64} : std::vector<std::size_t>{64, 512})
       b.qmm(m);

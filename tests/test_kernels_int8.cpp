@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -127,4 +128,33 @@ TEST_CASE("int8 activations: fp modes run exact; qmv and qmm (m = 1) agree") {
   kernels::qmv(a.w, xa.data(), yq.data(), {}, backend::highway, numerics::int8);
   kernels::qmm(a.w, xa.data(), 1, ym.data(), {}, backend::highway, numerics::int8);
   CHECK(yq == ym);
+}
+
+TEST_CASE("int8 activations: gather_qmv's routes equal each expert's qmv") {
+  // 5 tokens (at the qmm threshold: a gather must stay on the mat-vec kernels), top-3 with
+  // repeated and unused experts, 37 rows (a partial row tile), 3 threads.
+  const auto q = make<f16>({quant_mode::affine, 4, 64}, 6, 37, 256, 31);
+  const std::size_t tokens = 5, top_k = 3;
+  const std::vector<std::uint32_t> ids = {0, 5, 2, 2, 5, 0, 5, 0, 3, 3, 2, 0, 0, 5, 2};  // 1 and 4 unused
+  const auto x = randv(tokens * q.w.cols, 32);
+  thread_pool pool(3);
+  for (backend b : all_backends) {
+    const std::string what = std::string("gather ") + std::string(to_string(b));
+    std::vector<float> y(tokens * top_k * q.w.rows), ye(y.size());
+    std::vector<f16> yh(y.size());
+    kernels::gather_qmv(q.w, x.data(), tokens, ids.data(), top_k, y.data(), pool.get(), b, numerics::int8);
+    kernels::gather_qmv(q.w, x.data(), tokens, ids.data(), top_k, ye.data(), pool.get(), b, numerics::exact);
+    kernels::gather_qmv(q.w, x.data(), tokens, ids.data(), top_k, yh.data(), {}, b, numerics::int8);
+    for (std::size_t i = 0; i < tokens * top_k; ++i) {
+      const auto we = expert_view(q.w, ids[i]);
+      const float* xi = x.data() + i / top_k * q.w.cols;
+      std::vector<float> yq(q.w.rows);
+      kernels::qmv(we, xi, yq.data(), {}, b, numerics::int8);
+      INFO(what << " route " << i);
+      CHECK(std::memcmp(yq.data(), y.data() + i * q.w.rows, q.w.rows * sizeof(float)) == 0);
+      CHECK(check_int8(we, xi, 1, y.data() + i * q.w.rows, ye.data() + i * q.w.rows, what) > 0);
+      for (std::size_t r = 0; r < q.w.rows; ++r)
+        CHECK(to_float(yh[i * q.w.rows + r]) == to_float(f16(yq[r])));
+    }
+  }
 }

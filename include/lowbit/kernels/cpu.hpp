@@ -51,11 +51,29 @@ const float* as_float(const T* p, std::size_t n, std::vector<float>& buf) {
   }
 }
 
+/// Runs j (x, m, x_stride, w, ex, int8 and any routes set) with `outputs` result rows
+/// of j.w.rows, y_stride apart, converted to Y.
+template <class Y>
+void run_matmul(matmul_job& j, std::size_t outputs, Y* y, std::size_t y_stride, const kernel_table& t) {
+  if constexpr (std::is_same_v<Y, float>) {
+    j.y = y;
+    j.y_stride = y_stride;
+    t.matmul(j);
+  } else {
+    std::vector<float> yb(outputs * j.w.rows);
+    j.y = yb.data();
+    j.y_stride = j.w.rows;
+    t.matmul(j);
+    for (std::size_t i = 0; i < outputs; ++i)
+      for (std::size_t r = 0; r < j.w.rows; ++r) y[i * y_stride + r] = from_float<Y>(yb[i * j.w.rows + r]);
+  }
+}
+
 /// y[t][:] (rows apart y_stride) = W x[t] for t < m; W a single matrix.
 template <class S, class X, class Y>
 void matmul(const qmatrix<S>& w, const X* x, std::size_t m, Y* y, std::size_t y_stride, const executor& ex,
             const kernel_table& t, numerics nm) {
-  std::vector<float> xb, yb;
+  std::vector<float> xb;
   matmul_job j;
   j.w = make_qjob(w, w.rows);
   j.x = as_float(x, m * w.cols, xb);
@@ -63,18 +81,7 @@ void matmul(const qmatrix<S>& w, const X* x, std::size_t m, Y* y, std::size_t y_
   j.x_stride = w.cols;
   j.ex = ex;
   j.int8 = nm == numerics::int8;
-  if constexpr (std::is_same_v<Y, float>) {
-    j.y = y;
-    j.y_stride = y_stride;
-    t.matmul(j);
-  } else {
-    yb.resize(m * w.rows);
-    j.y = yb.data();
-    j.y_stride = w.rows;
-    t.matmul(j);
-    for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t r = 0; r < w.rows; ++r) y[i * y_stride + r] = from_float<Y>(yb[i * w.rows + r]);
-  }
+  run_matmul(j, m, y, y_stride, t);
 }
 }  // namespace impl
 
@@ -122,9 +129,17 @@ void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::
   validate_expert_ids(w, ids, tokens, top_k, "gather_qmv");
   if (tokens == 0 || top_k == 0) return;
   reference::impl::check_matmul_io(x, y, "gather_qmv");
-  const kernel_table t = table_for(b);
-  for (std::size_t i = 0; i < tokens * top_k; ++i)
-    impl::matmul(expert_view(w, ids[i]), x + i / top_k * w.cols, 1, y + i * w.rows, w.rows, ex, t, nm);
+  std::vector<float> xb;
+  matmul_job j;
+  j.w = make_qjob(expert_view(w, 0), w.rows);
+  j.x = impl::as_float(x, tokens * w.cols, xb);
+  j.m = tokens;
+  j.x_stride = w.cols;
+  j.ex = ex;
+  j.int8 = nm == numerics::int8;
+  j.expert_ids = ids;
+  j.top_k = top_k;
+  impl::run_matmul(j, tokens * top_k, y, w.rows, table_for(b));
 }
 
 /// MoE, tokens grouped by expert: each used expert runs one qmm over the

@@ -5,12 +5,13 @@
 template <class Ops>
 struct kernels_for {
   /// Activation rows below this go through qmv (weights decoded per row of x);
-  /// from here on the blocked qmm amortizes the decode.
+  /// from here on the blocked qmm amortizes the decode. Gathers (one activation row
+  /// per route) always take qmv.
   static constexpr std::size_t qmm_min_m = 4;
 
   template <int Bits, quant_mode Mode, plan Plan>
   static void matmul_plan(const matmul_job& j) {
-    if (j.m >= qmm_min_m) return qmm_kernel<Ops, Bits, Mode, Plan>::run(j);
+    if (j.m >= qmm_min_m && !j.expert_ids) return qmm_kernel<Ops, Bits, Mode, Plan>::run(j);
     if constexpr (Mode == quant_mode::affine) {
       switch (j.w.scales_elem) {
         case elem_kind::f16:
@@ -45,7 +46,7 @@ struct kernels_for {
   static bool int8_plan(const matmul_job& j) {
     using K = int8_kernel<Ops, Bits, Plan>;
     if (!K::supports(static_cast<std::size_t>(j.w.format.group_size), j.w.cols)) return false;
-    if (j.m >= int8_qmm_min_m)
+    if (j.m >= int8_qmm_min_m && !j.expert_ids)
       int8_qmm_kernel<Ops, Bits, Plan>::run(j);
     else
       K::run(j);

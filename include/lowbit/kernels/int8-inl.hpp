@@ -255,15 +255,15 @@ struct int8_kernel {
   }
 
   /// Activation row t against weight rows rws[0, n), n <= R.
-  static void tile(const matmul_job& job, const int8_activations& a, const from_packed& src, std::size_t t,
+  static void tile(const matmul_route& rt, const int8_activations& a, const from_packed& src, std::size_t t,
                    const std::size_t* rws, std::size_t n, float* cs, const vi& lane_group) {
-    const std::size_t cols = job.w.cols, gs = static_cast<std::size_t>(job.w.format.group_size),
+    const std::size_t cols = rt.w.cols, gs = static_cast<std::size_t>(rt.w.format.group_size),
                       gpr = cols / gs;
     const std::uint32_t* xq = a.xq + t * (cols / 4);
     const float* csp[R] = {};
     float bias[R];
     for (std::size_t i = 0; i < n; ++i) {
-      bias[i] = row_params(job.w, rws[i], a.dx + t * gpr, a.xsum + t * gpr, cs + i * gpr);
+      bias[i] = row_params(rt.w, rws[i], a.dx + t * gpr, a.xsum + t * gpr, cs + i * gpr);
       csp[i] = cs + i * gpr;
     }
     float yr[R];
@@ -275,7 +275,7 @@ struct int8_kernel {
         rows<1>(one, xq, cols, gs, csp + i, lane_group, yr + i);
       }
     }
-    for (std::size_t i = 0; i < n; ++i) job.y[t * job.y_stride + rws[i]] = yr[i] + bias[i];
+    for (std::size_t i = 0; i < n; ++i) rt.y_row(t)[rws[i]] = yr[i] + bias[i];
   }
 
   static void run(const matmul_job& job) {
@@ -289,19 +289,17 @@ struct int8_kernel {
     for (std::size_t l = 0; l < N; ++l)
       lg[l] = static_cast<std::uint32_t>(Codes::element(0, l, 0) / gs);  // lane's group within a span
     const vi lane_group = Ops::load_i(lg);
-    const row_source rsrc{reinterpret_cast<const std::uint8_t*>(w.packed), row_bytes, w.rows * row_bytes,
-                          Codes::needs_pad};
-    const std::size_t c = job.ex.concurrency();
-    const range_split split(w.rows, 16, c == 1 ? 1 : 4 * c);
-    job.ex.parallel_for(split.tasks, [&](std::size_t task) {
+    for_route_rows(job, [&](const matmul_route& rt, std::size_t begin, std::size_t end) {
       const Codes codes;
+      const row_source rsrc{reinterpret_cast<const std::uint8_t*>(rt.w.packed), row_bytes, w.rows * row_bytes,
+                            Codes::needs_pad};
       float* cs = scratch<float>(1, R * gpr + 16);  // scale * dx, 16 floats of slack for load_table16
       std::uint8_t* rowbuf = scratch<std::uint8_t>(3, R * (row_bytes + 16));
-      row_tiles<R>(split.begin(task), split.end(task)).for_each([&](const std::size_t* rws, std::size_t n) {
+      row_tiles<R>(begin, end).for_each([&](const std::size_t* rws, std::size_t n) {
         const std::uint8_t* rp[R];
         for (std::size_t i = 0; i < n; ++i) rp[i] = rsrc.get(rws[i], rowbuf + i * (row_bytes + 16));
         const from_packed src{codes, rp, row_bytes};
-        for (std::size_t t = 0; t < job.m; ++t) tile(job, a, src, t, rws, n, cs, lane_group);
+        for (std::size_t t = rt.t0; t < rt.t1; ++t) tile(rt, a, src, t, rws, n, cs, lane_group);
       });
     });
   }

@@ -83,7 +83,45 @@ struct matmul_job {
   std::size_t y_stride = 0;
   executor ex{};
   bool int8 = false;  // numerics::int8 (affine formats; the others ignore it)
+  // gather_qmv: with expert_ids set, w is expert 0 of a stack (rows: one expert's) and
+  // the job is m * top_k routes: route k multiplies activation row k / top_k by expert
+  // expert_ids[k] into y + k * y_stride. The mat-vec kernels run all routes in one
+  // parallel loop and prepare each activation row once.
+  const std::uint32_t* expert_ids = nullptr;
+  std::size_t top_k = 1;
 };
+
+/// Expert e of the stack whose expert 0 is w (w.rows rows per expert).
+inline qjob expert_of(const qjob& w, std::size_t e) noexcept {
+  const std::size_t gpr = w.cols / static_cast<std::size_t>(w.format.group_size);
+  const std::size_t scale_bytes = w.scales_kind == scale_kind::f32    ? 4
+                                  : w.scales_kind == scale_kind::f16  ? 2
+                                  : w.scales_kind == scale_kind::bf16 ? 2
+                                                                      : 1;
+  qjob v = w;
+  v.packed = w.packed + e * w.rows * (w.cols * static_cast<std::size_t>(w.format.bits) / 32);
+  v.scales = static_cast<const char*>(w.scales) + e * w.rows * gpr * scale_bytes;
+  if (w.biases) v.biases = static_cast<const char*>(w.biases) + e * w.rows * gpr * scale_bytes;
+  return v;
+}
+
+/// What one part of a mat-vec's parallel loop computes: matrix w against activation
+/// rows [t0, t1), activation row t's results at y_row(t).
+struct matmul_route {
+  qjob w;
+  std::size_t t0 = 0, t1 = 1;
+  float* y = nullptr;
+  std::size_t y_stride = 0;
+  [[nodiscard]] float* y_row(std::size_t t) const noexcept { return y + (t - t0) * y_stride; }
+};
+
+inline std::size_t route_count(const matmul_job& j) noexcept { return j.expert_ids ? j.m * j.top_k : 1; }
+
+inline matmul_route route_of(const matmul_job& j, std::size_t k) noexcept {
+  if (!j.expert_ids) return {j.w, 0, j.m, j.y, j.y_stride};
+  const std::size_t t = k / j.top_k;
+  return {expert_of(j.w, j.expert_ids[k]), t, t + 1, j.y + k * j.y_stride, j.y_stride};
+}
 
 /// out[rows][cols] = W as out_kind.
 struct dequant_job {
@@ -160,6 +198,20 @@ struct range_split {
   }
   [[nodiscard]] std::size_t end(std::size_t t) const noexcept { return begin(t + 1); }
 };
+
+/// fn(route, begin, end) over every route's rows [begin, end) on j.ex: about 4 tasks per
+/// thread in all (one per route on one thread), row ranges aligned to 16 rows. One loop
+/// for all of a gather's routes: a loop per route paid the pool's wake-up and its
+/// slowest task every time.
+template <class Fn>
+void for_route_rows(const matmul_job& j, Fn&& fn) {
+  const std::size_t routes = route_count(j), c = j.ex.concurrency();
+  const range_split split(j.w.rows, 16, c == 1 ? 1 : (4 * c + routes - 1) / routes);
+  j.ex.parallel_for(routes * split.tasks, [&](std::size_t task) {
+    const std::size_t s = task % split.tasks;
+    fn(route_of(j, task / split.tasks), split.begin(s), split.end(s));
+  });
+}
 
 /// Rows [begin, end) as tiles of R rows read as R long streams: full tile t holds
 /// rows begin + t + i * full (i < R), so row i of tile t + 1 directly follows row i of

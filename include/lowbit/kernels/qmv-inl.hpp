@@ -185,23 +185,21 @@ struct qmv_kernel {
           xsum[t * gpr + g] = s;
         }
     }
-    const row_source src{reinterpret_cast<const std::uint8_t*>(w.packed), row_bytes, w.rows * row_bytes,
-                         Dec::needs_pad};
-    const std::size_t c = job.ex.concurrency();
-    const range_split split(w.rows, 16, c == 1 ? 1 : 4 * c);
-    job.ex.parallel_for(split.tasks, [&](std::size_t task) {
+    for_route_rows(job, [&](const matmul_route& rt, std::size_t begin, std::size_t end) {
       constexpr std::size_t R = 4;
       const Dec dec;
+      const row_source src{reinterpret_cast<const std::uint8_t*>(rt.w.packed), row_bytes, w.rows * row_bytes,
+                           Dec::needs_pad};
       float* sc = scratch<float>(0, 2 * R * gpr);
       float* bi = sc + R * gpr;
       std::uint8_t* rowbuf = scratch<std::uint8_t>(3, R * (row_bytes + 16));
-      row_tiles<R>(split.begin(task), split.end(task)).for_each([&](const std::size_t* rws, std::size_t n) {
+      row_tiles<R>(begin, end).for_each([&](const std::size_t* rws, std::size_t n) {
         const std::uint8_t* rp[R];
         for (std::size_t i = 0; i < n; ++i) {
-          group_params<Ops>(w, rws[i], sc + i * gpr, bi + i * gpr);
+          group_params<Ops>(rt.w, rws[i], sc + i * gpr, bi + i * gpr);
           rp[i] = src.get(rws[i], rowbuf + i * (row_bytes + 16));
         }
-        for (std::size_t t = 0; t < job.m; ++t) {
+        for (std::size_t t = rt.t0; t < rt.t1; ++t) {
           const float* x = xp.data() + t * w.cols;
           const float* xs = xsum.data() + t * gpr;
           float yr[R];
@@ -210,7 +208,7 @@ struct qmv_kernel {
           else
             for (std::size_t i = 0; i < n; ++i)
               rows<1>(dec, rp + i, gpr, cpg, x, sc + i * gpr, bi + i * gpr, xs, row_bytes, yr + i);
-          for (std::size_t i = 0; i < n; ++i) job.y[t * job.y_stride + rws[i]] = yr[i];
+          for (std::size_t i = 0; i < n; ++i) rt.y_row(t)[rws[i]] = yr[i];
         }
       });
     });
