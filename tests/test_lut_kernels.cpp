@@ -123,6 +123,38 @@ TEST_CASE("LUT gather_qmv / gather_qmm route tokens to experts") {
                        error);
 }
 
+TEST_CASE("LUT gather_qmv: every route equals its expert's qmv (vector kernels, every backend)") {
+  // 38 rows (a partial row tile; 2 rows per LUT), 256 columns (whole chunks: the vector kernels run),
+  // top-3 with repeated and unused experts, 3 threads; exact and int8 numerics.
+  const std::size_t experts = 5, rows = 38, cols = 256, tokens = 4, top_k = 3;
+  const std::vector<std::uint32_t> ids = {4, 0, 2, 2, 4, 0, 0, 2, 4, 4, 2, 0};  // 1 and 3 unused
+  thread_pool pool(3);
+  for (int bits : {2, 3, 4, 6})
+    for (auto mode :
+         {lut_channel_scale::none, lut_channel_scale::output_rows, lut_channel_scale::input_columns}) {
+      const fixture<f16> fx(experts, rows, cols, lut_format{bits, 2}, mode, static_cast<unsigned>(bits) + 40);
+      std::vector<float> x(tokens * cols);
+      std::mt19937 rng(static_cast<unsigned>(bits));
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      for (auto& v : x) v = u(rng);
+      for (backend be : {backend::scalar, backend::xsimd, backend::highway})
+        for (numerics nm : {numerics::exact, numerics::int8}) {
+          INFO("bits " << bits << " scale mode " << static_cast<int>(mode) << " backend "
+                       << static_cast<int>(be) << " int8 " << (nm == numerics::int8));
+          std::vector<float> y(tokens * top_k * rows);
+          std::vector<f16> yh(y.size());
+          gather_qmv(fx.view(), x.data(), tokens, ids.data(), top_k, y.data(), pool.get(), be, nm);
+          gather_qmv(fx.view(), x.data(), tokens, ids.data(), top_k, yh.data(), {}, be, nm);
+          for (std::size_t k = 0; k < tokens * top_k; ++k) {
+            std::vector<float> ye(rows);
+            qmv(lut_expert_view(fx.view(), ids[k]), x.data() + k / top_k * cols, ye.data(), {}, be, nm);
+            CHECK(std::equal(ye.begin(), ye.end(), y.begin() + static_cast<std::ptrdiff_t>(k * rows)));
+            for (std::size_t r = 0; r < rows; ++r) CHECK(yh[k * rows + r].bits == f16(ye[r]).bits);
+          }
+        }
+    }
+}
+
 TEST_CASE("LUT kernels validate their arguments") {
   const fixture<f16> fx(1, 8, 8, lut_format{4, 8}, lut_channel_scale::none, 1);
   auto w = fx.view();

@@ -8,6 +8,7 @@
 // The highway backend picks its target at run time; xsimd runs at the baseline
 // architecture the kernels were compiled for (lowbit_bench_kernels, see
 // kernels/lut_cpu.hpp); bits > 6 run the reference (reported, not a kernel number).
+// "gather_qmv" rows: 128 experts of 768x2048, top-8 (MoE decode), routed bytes only.
 // "qmv int8" rows: numerics::int8 (kernels/lut_int8-inl.hpp; 3-bit only where the
 // highway target is AVX3_DL, else that row runs the exact kernel).
 #include <lowbit/kernels/lut.hpp>
@@ -115,6 +116,42 @@ int main(int argc, char** argv) {
     spawn_executor pool{nth};
     const executor ex = pool.get();
     const double bw = read_bandwidth(buf.data(), bytes, ex, std::max<std::size_t>(1, 4 * nth), reps);
+    // First, right after the read baseline: measured after the 4-bit dequantize (which
+    // writes and frees 512 MiB), these calls ran 4-5x slower for a while on this VM.
+    // MoE decode: gather_qmv over 128 stacked experts of 768x2048 (Qwen3-30B-A3B's expert
+    // up/gate shape), 4-bit, top-8 distinct random experts per call, the stacks rotated over
+    // the buffer; moved = the routed experts' indices + tables.
+    const std::size_t E = 128, K = 8, erows = 768, ecols = 2048;
+    const lut_format gf{4, 8};
+    const std::size_t stack = lut_index_bytes(gf, erows * E, ecols),
+                      stacks = std::max<std::size_t>(1, bytes / stack);
+    std::vector<f16> glut(lut_groups(gf, erows, E) * lut_entries(gf));
+    for (std::size_t i = 0; i < glut.size(); ++i) glut[i] = f16(static_cast<float>(i % 89) * 0.01f - 0.4f);
+    std::vector<float> gx(ecols, 0.25f), gy(K * erows);
+    std::vector<std::uint32_t> ids(K), all(E);
+    std::mt19937 pick(7);
+    const double gmoved = static_cast<double>(
+        K * (lut_index_bytes(gf, erows, ecols) + lut_groups(gf, erows) * lut_entries(gf) * 2) + ecols * 4);
+    for (numerics nm : {numerics::exact, numerics::int8}) {
+      const double t =
+          best_of(reps,
+                  [&] {
+                    for (std::size_t i = 0; i < stacks; ++i) {
+                      for (std::size_t e = 0; e < E; ++e) all[e] = static_cast<std::uint32_t>(e);
+                      for (std::size_t k = 0; k < K; ++k) {
+                        std::swap(all[k], all[k + pick() % (E - k)]);
+                        ids[k] = all[k];
+                      }
+                      const lut_matrix<f16> w{buf.data() + i * stack, glut.data(), erows, ecols, gf, E};
+                      gather_qmv(w, gx.data(), 1, ids.data(), K, gy.data(), ex, backend::automatic, nm);
+                    }
+                  }) /
+          static_cast<double>(stacks);
+      std::printf("| gather_qmv%s E%zu top-%zu | 4 | %zux%zu | %zu | %.6f | %.2f | %.2f | %.3f |\n",
+                  nm == numerics::int8 ? " int8" : "", E, K, erows, ecols, nth, t, gmoved / t / 1e9, bw / 1e9,
+                  gmoved / t / bw);
+      std::fflush(stdout);
+    }
     for (int bits : bits_list) {
       const std::size_t cols = 8192, rows = bytes * 8 / bits / cols / 8 * 8;  // indices fill ~gib GiB
       std::vector<f16> lut(lut_groups(lut_format{bits, 8}, rows) * lut_entries(lut_format{bits, 8}));

@@ -120,7 +120,8 @@ void qmm(const qmatrix<S>& w, const X* x, std::size_t m, Y* y, const executor& e
   impl::matmul(w, x, m, y, w.rows, ex, table_for(b), nm);
 }
 
-/// MoE, one token at a time: reads only the routed experts' bytes.
+/// MoE, one activation row per route: reads only the routed experts' bytes; every
+/// route (token x routed expert) in one parallel loop, each token's x prepared once.
 template <class S, class X, class Y>
 void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
                 std::size_t top_k, Y* y, const executor& ex = {}, backend b = backend::automatic,

@@ -85,7 +85,7 @@ struct lut_words {
       rp[i] = src.get(r, rowbuf + static_cast<std::size_t>(i) * (row_bytes + 16));
       tab[i] = load(j.tables + (r / j.group_rows) * 16 * static_cast<std::size_t>(tables));
     }
-    for (std::size_t t = 0; t < j.m; ++t) {
+    for (std::size_t t = j.t0; t < j.t1; ++t) {
       const float* x = j.x + t * j.x_stride;
       __m512 acc[R][2];
       LOWBIT_UNROLL
@@ -105,22 +105,20 @@ struct lut_words {
         const std::size_t r = rws[i];
         float v = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]));
         if (j.row_scale != nullptr) v *= j.row_scale[r];
-        j.y[t * j.y_stride + r] = v;
+        j.y[(t - j.t0) * j.y_stride + r] = v;
       }
     }
   }
 
   static void matmul(const lut_job& j, int tables) {
     const std::size_t row_bytes = j.cols * Bits / 8;
-    const row_source src{j.indices, row_bytes, j.rows * row_bytes, true};
-    const std::size_t c = j.ex.concurrency();
-    const range_split split(j.rows, 16, c == 1 ? 1 : 4 * c);
-    j.ex.parallel_for(split.tasks, [&](std::size_t task) {
+    for_lut_route_rows(j, 16, [&](const lut_job& v, std::size_t begin, std::size_t end) {
+      const row_source src{v.indices, row_bytes, v.rows * row_bytes, true};
       const lut_words dec;
       std::uint8_t* rowbuf = scratch<std::uint8_t>(1, 4 * (row_bytes + 16));
-      row_tiles<4>(split.begin(task), split.end(task)).for_each([&](const std::size_t* rws, std::size_t n) {
-        if (n == 4) return rows<4>(j, dec, src, rowbuf, row_bytes, rws, tables);
-        for (std::size_t i = 0; i < n; ++i) rows<1>(j, dec, src, rowbuf, row_bytes, rws + i, tables);
+      row_tiles<4>(begin, end).for_each([&](const std::size_t* rws, std::size_t n) {
+        if (n == 4) return rows<4>(v, dec, src, rowbuf, row_bytes, rws, tables);
+        for (std::size_t i = 0; i < n; ++i) rows<1>(v, dec, src, rowbuf, row_bytes, rws + i, tables);
       });
     });
   }
@@ -195,15 +193,13 @@ struct lut_kernel {
     float* xp = scratch<float>(0, j.cols * j.m);
     for (std::size_t t = 0; t < j.m; ++t)
       prepare_x<Dec>(j.x + t * j.x_stride, j.cols, xp + t * j.cols, false);
-    const row_source src{j.indices, row_bytes, j.rows * row_bytes, Dec::needs_pad};
-    const std::size_t c = j.ex.concurrency();
-    const range_split split(j.rows, 16, c == 1 ? 1 : 4 * c);
-    j.ex.parallel_for(split.tasks, [&](std::size_t task) {
+    for_lut_route_rows(j, 16, [&](const lut_job& v, std::size_t begin, std::size_t end) {
+      const row_source src{v.indices, row_bytes, v.rows * row_bytes, Dec::needs_pad};
       const Dec dec;
       std::uint8_t* rowbuf = scratch<std::uint8_t>(1, 4 * (row_bytes + 16));
-      row_tiles<4>(split.begin(task), split.end(task)).for_each([&](const std::size_t* rws, std::size_t n) {
-        if (n == 4) return rows<4>(j, dec, src, rowbuf, row_bytes, chunks, xp, rws);
-        for (std::size_t i = 0; i < n; ++i) rows<1>(j, dec, src, rowbuf, row_bytes, chunks, xp, rws + i);
+      row_tiles<4>(begin, end).for_each([&](const std::size_t* rws, std::size_t n) {
+        if (n == 4) return rows<4>(v, dec, src, rowbuf, row_bytes, chunks, xp, rws);
+        for (std::size_t i = 0; i < n; ++i) rows<1>(v, dec, src, rowbuf, row_bytes, chunks, xp, rws + i);
       });
     });
   }
@@ -221,7 +217,7 @@ struct lut_kernel {
       rp[i] = src.get(r, rowbuf + static_cast<std::size_t>(i) * (row_bytes + 16));
       tab[i] = load_lut(j.tables + (r / j.group_rows) * 16 * tables);
     }
-    for (std::size_t t = 0; t < j.m; ++t) {
+    for (std::size_t t = j.t0; t < j.t1; ++t) {
       const float* x = xp + t * j.cols;
       vf acc[R][P];
       LOWBIT_UNROLL
@@ -248,7 +244,7 @@ struct lut_kernel {
         const std::size_t r = rws[i];
         float v = Ops::sum(sum);
         if (j.row_scale != nullptr) v *= j.row_scale[r];
-        j.y[t * j.y_stride + r] = v;
+        j.y[(t - j.t0) * j.y_stride + r] = v;
       }
     }
   }

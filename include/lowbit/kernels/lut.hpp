@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "lowbit/core/executor.hpp"
@@ -59,27 +60,9 @@ bool lut_vector_path(const lut_matrix<L>& w) {
   return w.format.bits <= 6 && (w.cols * static_cast<std::size_t>(w.format.bits)) % 8 == 0;
 }
 
-/// y[t][r] = W x[t] for one single-expert matrix through the vector kernels.
-template <class L, class X, class Y>
-bool lut_matmul_vector(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y, std::size_t y_stride,
-                       const executor& ex, backend b, numerics nm) {
-  if (!lut_vector_path(w)) return false;
-  const std::vector<float> tables = lut_tables16(w, ex), scales = lut_scales_f32(w);
-  std::vector<float> xf;
-  const float* xp = nullptr;
-  if constexpr (std::is_same_v<X, float>) xp = x;
-  if (xp == nullptr || w.channel_scale == lut_channel_scale::input_columns) {
-    xf.resize(m * w.cols);
-    for (std::size_t t = 0; t < m; ++t)
-      for (std::size_t c = 0; c < w.cols; ++c)
-        xf[t * w.cols + c] = to_float(x[t * w.cols + c]) *
-                             (w.channel_scale == lut_channel_scale::input_columns ? scales[c] : 1.0f);
-    xp = xf.data();
-  }
-  std::vector<float> yf;
-  float* yp = nullptr;
-  if constexpr (std::is_same_v<Y, float>) yp = y_stride == w.rows ? y : nullptr;
-  if (yp == nullptr) yf.resize(m * w.rows), yp = yf.data();
+/// The fields of a matmul job that depend on w's format only.
+template <class L>
+kernels::lut_job lut_matmul_job(const lut_matrix<L>& w, numerics nm, const executor& ex) {
   kernels::lut_job j;
   j.indices = w.indices;
   j.rows = w.rows;
@@ -87,21 +70,110 @@ bool lut_matmul_vector(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y, 
   j.group_rows = lut_rows_per_group(w.format, w.rows);
   j.expert_rows = w.rows;
   j.bits = w.format.bits;
-  j.tables = tables.data();
   j.f16_tables = std::is_same_v<L, f16>;
-  j.row_scale = w.channel_scale == lut_channel_scale::output_rows ? scales.data() : nullptr;
-  j.x = xp;
-  j.m = m;
   j.x_stride = w.cols;
-  j.y = yp;
-  j.y_stride = w.rows;
   j.int8 = nm == numerics::int8;
   j.ex = ex;
+  return j;
+}
+
+/// Runs j with outputs = result rows of j.rows floats, written to y (y_stride apart) as Y.
+template <class Y>
+bool run_lut_matmul_into(kernels::lut_job& j, std::size_t outputs, Y* y, std::size_t y_stride, backend b) {
+  std::vector<float> yf;
+  float* yp = nullptr;
+  if constexpr (std::is_same_v<Y, float>) yp = y_stride == j.rows ? y : nullptr;
+  if (yp == nullptr) yf.resize(outputs * j.rows), yp = yf.data();
+  j.y = yp;
+  j.y_stride = j.rows;
   if (!kernels::run_lut_matmul(j, b)) return false;
   if (yp != static_cast<void*>(y))
-    for (std::size_t t = 0; t < m; ++t)
-      for (std::size_t r = 0; r < w.rows; ++r) y[t * y_stride + r] = from_float<Y>(yp[t * w.rows + r]);
+    for (std::size_t t = 0; t < outputs; ++t)
+      for (std::size_t r = 0; r < j.rows; ++r) y[t * y_stride + r] = from_float<Y>(yp[t * j.rows + r]);
   return true;
+}
+
+/// Activation rows t < m as floats: row(t) gives {the row, its column scales or nullptr}.
+/// `in_place` (float rows that need no scaling) is returned as it is.
+template <class X, class Row>
+const float* lut_x_rows(const X* in_place, std::size_t m, std::size_t cols, Row&& row,
+                        std::vector<float>& buf) {
+  if constexpr (std::is_same_v<X, float>)
+    if (in_place != nullptr) return in_place;
+  buf.resize(m * cols);
+  for (std::size_t t = 0; t < m; ++t) {
+    const auto [xr, cs] = row(t);
+    for (std::size_t c = 0; c < cols; ++c)
+      buf[t * cols + c] = to_float(xr[c]) * (cs != nullptr ? cs[c] : 1.0f);
+  }
+  return buf.data();
+}
+
+/// y[t][r] = W x[t] for one single-expert matrix through the vector kernels.
+template <class L, class X, class Y>
+bool lut_matmul_vector(const lut_matrix<L>& w, const X* x, std::size_t m, Y* y, std::size_t y_stride,
+                       const executor& ex, backend b, numerics nm) {
+  if (!lut_vector_path(w)) return false;
+  const std::vector<float> tables = lut_tables16(w, ex), scales = lut_scales_f32(w);
+  const bool col = w.channel_scale == lut_channel_scale::input_columns;
+  std::vector<float> xf;
+  kernels::lut_job j = lut_matmul_job(w, nm, ex);
+  j.tables = tables.data();
+  j.row_scale = w.channel_scale == lut_channel_scale::output_rows ? scales.data() : nullptr;
+  j.x = lut_x_rows(
+      col ? nullptr : x, m, w.cols,
+      [&](std::size_t t) {
+        return std::pair{x + t * w.cols, col ? scales.data() : nullptr};
+      },
+      xf);
+  j.m = m;
+  return run_lut_matmul_into(j, m, y, y_stride, b);
+}
+
+/// A gather's routes (route k: token k / top_k through expert ids[k], into y row k)
+/// through the vector kernels as one job: each routed expert's tables and scales
+/// converted once, each token's x prepared once (per route with input-column scales,
+/// which differ per expert).
+template <class L, class X, class Y>
+bool lut_gather_vector(const lut_matrix<L>& w, const X* x, std::size_t tokens, const std::uint32_t* ids,
+                       std::size_t top_k, Y* y, const executor& ex, backend b, numerics nm) {
+  if (!lut_vector_path(w) || (w.rows * w.cols * static_cast<std::size_t>(w.format.bits)) % 8 != 0)
+    return false;
+  const std::size_t n = tokens * top_k, none = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> slot_of(w.experts, none);
+  std::vector<std::uint32_t> used;  // the routed experts, first use first
+  for (std::size_t k = 0; k < n; ++k)
+    if (slot_of[ids[k]] == none) slot_of[ids[k]] = used.size(), used.push_back(ids[k]);
+  std::vector<std::vector<float>> tables(used.size()), scales(used.size());
+  // On the executor only when there is work to share (lut_tables16's task size): a
+  // decode step's few experts convert in microseconds, less than waking threads.
+  const bool share = used.size() * lut_groups(w.format, w.rows) >= 2048;
+  (share ? ex : executor{}).parallel_for(used.size(), [&](std::size_t s) {
+    const lut_matrix<L> v = lut_expert_view(w, used[s]);
+    tables[s] = lut_tables16(v), scales[s] = lut_scales_f32(v);
+  });
+  const bool col = w.channel_scale == lut_channel_scale::input_columns;
+  std::vector<float> xf;
+  std::vector<kernels::lut_route> routes(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t s = slot_of[ids[k]];
+    routes[k].indices = lut_expert_view(w, ids[k]).indices;
+    routes[k].tables = tables[s].data();
+    routes[k].row_scale = w.channel_scale == lut_channel_scale::output_rows ? scales[s].data() : nullptr;
+    routes[k].x_row = col ? k : k / top_k;
+  }
+  kernels::lut_job j = lut_matmul_job(w, nm, ex);
+  j.x = lut_x_rows(
+      col ? nullptr : x, col ? n : tokens, w.cols,
+      [&](std::size_t i) {
+        return col ? std::pair{x + i / top_k * w.cols, scales[slot_of[ids[i]]].data()}
+                   : std::pair{x + i * w.cols, static_cast<const float*>(nullptr)};
+      },
+      xf);
+  j.m = col ? n : tokens;
+  j.routes = routes.data();
+  j.n_routes = n;
+  return run_lut_matmul_into(j, n, y, w.rows, b);
 }
 
 }  // namespace detail
@@ -165,14 +237,8 @@ void gather_qmv(const lut_matrix<L>& w, const X* x, std::size_t tokens, const st
   detail::validate_lut_expert_ids(w, ids, tokens, top_k, "gather_qmv");
   if (tokens == 0 || top_k == 0) return;
   detail::check_lut_matmul_io(x, y, "gather_qmv");
-  const bool views = (w.rows * w.cols * static_cast<std::size_t>(w.format.bits)) % 8 == 0;
-  for (std::size_t t = 0; t < tokens; ++t)
-    for (std::size_t k = 0; k < top_k; ++k) {
-      Y* yo = y + (t * top_k + k) * w.rows;
-      if (!views || !detail::lut_matmul_vector(lut_expert_view(w, ids[t * top_k + k]), x + t * w.cols, 1, yo,
-                                               w.rows, ex, b, nm))
-        reference::gather_qmv(w, x + t * w.cols, 1, ids + t * top_k + k, 1, yo);
-    }
+  if (!detail::lut_gather_vector(w, x, tokens, ids, top_k, y, ex, b, nm))
+    reference::gather_qmv(w, x, tokens, ids, top_k, y);
 }
 
 /// Same result as gather_qmv.

@@ -120,7 +120,7 @@ struct lut_int8_kernel {
       const std::size_t row = rws[r];
       float v = ls[r] * (Ops::sum(facc[r]) - bias);
       if (j.row_scale != nullptr) v *= j.row_scale[row];
-      j.y[t * j.y_stride + row] = v;
+      j.y[(t - j.t0) * j.y_stride + row] = v;
     }
   }
 
@@ -135,25 +135,22 @@ struct lut_int8_kernel {
     float* dxl = scratch<float>(6, j.m * spans * N);
     float* bias = scratch<float>(7, j.m);
     for (std::size_t t = 0; t < j.m; ++t) bias[t] = lane_scales(a, t, cols, dxl + t * spans * N);
-    const std::size_t c = j.ex.concurrency();
-    const range_split split(j.rows, 16, c == 1 ? 1 : 4 * c);
-    j.ex.parallel_for(split.tasks, [&](std::size_t task) {
+    for_lut_route_rows(j, 16, [&](const lut_job& v, std::size_t b, std::size_t e) {
       const Codes codes;
-      const std::size_t b = split.begin(task), e = split.end(task);
       if (b == e) return;
       // This task's tables, quantized once: groups g0 .. of its rows.
       const std::size_t g0 = b / j.group_rows, groups = (e - 1) / j.group_rows - g0 + 1;
       std::uint32_t* tq = scratch<std::uint32_t>(1, table_words * groups);
       float* tls = scratch<float>(2, groups);
       for (std::size_t g = 0; g < groups; ++g)
-        tls[g] = quantize_table(j.tables + (g0 + g) * 16, tq + table_words * g);
+        tls[g] = quantize_table(v.tables + (g0 + g) * 16, tq + table_words * g);
       row_tiles<R>(b, e).for_each([&](const std::size_t* rws, std::size_t n) {
         const std::uint8_t* rp[R];
         table tab[R];
         float ls[R];
         for (std::size_t i = 0; i < n; ++i) {
           const std::size_t g = rws[i] / j.group_rows - g0;
-          rp[i] = j.indices + rws[i] * row_bytes;
+          rp[i] = v.indices + rws[i] * row_bytes;
           tab[i] = load_table(tq + table_words * g);
           ls[i] = tls[g];
         }
@@ -163,15 +160,15 @@ struct lut_int8_kernel {
           else
             return Src{codes, rp, row_bytes};
         }();
-        for (std::size_t t = 0; t < j.m; ++t) {
+        for (std::size_t t = v.t0; t < v.t1; ++t) {
           const std::uint32_t* xq = a.xq + t * (cols / 4);
           const float* dx = dxl + t * spans * N;
           if (n == R) {
-            rows<R>(j, src, tab, ls, xq, dx, bias[t], t, rws);
+            rows<R>(v, src, tab, ls, xq, dx, bias[t], t, rws);
           } else {
             for (std::size_t i = 0; i < n; ++i) {
-              const auto one = [&](int, std::size_t s, vi* v) { src(static_cast<int>(i), s, v); };
-              rows<1>(j, one, tab + i, ls + i, xq, dx, bias[t], t, rws + i);
+              const auto one = [&](int, std::size_t s, vi* c) { src(static_cast<int>(i), s, c); };
+              rows<1>(v, one, tab + i, ls + i, xq, dx, bias[t], t, rws + i);
             }
           }
         }
