@@ -51,37 +51,27 @@ const float* as_float(const T* p, std::size_t n, std::vector<float>& buf) {
   }
 }
 
-/// Runs j (x, m, x_stride, w, ex, int8 and any routes set) with `outputs` result rows
-/// of j.w.rows, y_stride apart, converted to Y.
-template <class Y>
-void run_matmul(matmul_job& j, std::size_t outputs, Y* y, std::size_t y_stride, const kernel_table& t) {
-  if constexpr (std::is_same_v<Y, float>) {
-    j.y = y;
-    j.y_stride = y_stride;
-    t.matmul(j);
-  } else {
-    std::vector<float> yb(outputs * j.w.rows);
-    j.y = yb.data();
-    j.y_stride = j.w.rows;
-    t.matmul(j);
-    for (std::size_t i = 0; i < outputs; ++i)
-      for (std::size_t r = 0; r < j.w.rows; ++r) y[i * y_stride + r] = from_float<Y>(yb[i * j.w.rows + r]);
-  }
-}
-
-/// y[t][:] (rows apart y_stride) = W x[t] for t < m; W a single matrix.
+/// y rows (y_stride apart) = W x[t] for t < m, W a single matrix; or, with ids, the
+/// m * top_k routes of a gather (route k: x[k / top_k] through expert ids[k] of the stack).
 template <class S, class X, class Y>
 void matmul(const qmatrix<S>& w, const X* x, std::size_t m, Y* y, std::size_t y_stride, const executor& ex,
-            const kernel_table& t, numerics nm) {
+            const kernel_table& t, numerics nm, const std::uint32_t* ids = nullptr, std::size_t top_k = 1) {
   std::vector<float> xb;
   matmul_job j;
-  j.w = make_qjob(w, w.rows);
+  j.w = make_qjob(w, w.rows);  // a stack's expert 0
   j.x = as_float(x, m * w.cols, xb);
   j.m = m;
   j.x_stride = w.cols;
   j.ex = ex;
   j.int8 = nm == numerics::int8;
-  run_matmul(j, m, y, y_stride, t);
+  j.expert_ids = ids;
+  j.top_k = top_k;
+  with_float_output(ids ? m * top_k : m, w.rows, y, y_stride, [&](float* yp, std::size_t stride) {
+    j.y = yp;
+    j.y_stride = stride;
+    t.matmul(j);
+    return true;
+  });
 }
 }  // namespace impl
 
@@ -130,17 +120,7 @@ void gather_qmv(const qmatrix<S>& w, const X* x, std::size_t tokens, const std::
   validate_expert_ids(w, ids, tokens, top_k, "gather_qmv");
   if (tokens == 0 || top_k == 0) return;
   reference::impl::check_matmul_io(x, y, "gather_qmv");
-  std::vector<float> xb;
-  matmul_job j;
-  j.w = make_qjob(expert_view(w, 0), w.rows);
-  j.x = impl::as_float(x, tokens * w.cols, xb);
-  j.m = tokens;
-  j.x_stride = w.cols;
-  j.ex = ex;
-  j.int8 = nm == numerics::int8;
-  j.expert_ids = ids;
-  j.top_k = top_k;
-  impl::run_matmul(j, tokens * top_k, y, w.rows, table_for(b));
+  impl::matmul(w, x, tokens, y, w.rows, ex, table_for(b), nm, ids, top_k);
 }
 
 /// MoE, tokens grouped by expert: each used expert runs one qmm over the

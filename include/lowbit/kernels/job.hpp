@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "lowbit/core/executor.hpp"
 #include "lowbit/core/half.hpp"
@@ -91,17 +92,32 @@ struct matmul_job {
   std::size_t top_k = 1;
 };
 
+/// run(yp, stride) writes `outputs` float result rows of `rows` floats, stride apart: into
+/// y itself when Y is float, else into a buffer then converted to Y (y_stride apart).
+/// Returns run's result.
+template <class Y, class Run>
+bool with_float_output(std::size_t outputs, std::size_t rows, Y* y, std::size_t y_stride, Run&& run) {
+  if constexpr (std::is_same_v<Y, float>) {
+    return run(y, y_stride);
+  } else {
+    std::vector<float> yb(outputs * rows);
+    if (!run(yb.data(), rows)) return false;
+    for (std::size_t i = 0; i < outputs; ++i)
+      for (std::size_t r = 0; r < rows; ++r) y[i * y_stride + r] = from_float<Y>(yb[i * rows + r]);
+    return true;
+  }
+}
+
 /// Expert e of the stack whose expert 0 is w (w.rows rows per expert).
 inline qjob expert_of(const qjob& w, std::size_t e) noexcept {
-  const std::size_t gpr = w.cols / static_cast<std::size_t>(w.format.group_size);
-  const std::size_t scale_bytes = w.scales_kind == scale_kind::f32    ? 4
-                                  : w.scales_kind == scale_kind::f16  ? 2
-                                  : w.scales_kind == scale_kind::bf16 ? 2
-                                                                      : 1;
+  const std::size_t scale_bytes = w.scales_kind == scale_kind::f32                                        ? 4
+                                  : w.scales_kind == scale_kind::f16 || w.scales_kind == scale_kind::bf16 ? 2
+                                                                                                          : 1;
+  const std::size_t param_bytes = e * w.rows * groups_per_row(w.format, w.cols) * scale_bytes;
   qjob v = w;
-  v.packed = w.packed + e * w.rows * (w.cols * static_cast<std::size_t>(w.format.bits) / 32);
-  v.scales = static_cast<const char*>(w.scales) + e * w.rows * gpr * scale_bytes;
-  if (w.biases) v.biases = static_cast<const char*>(w.biases) + e * w.rows * gpr * scale_bytes;
+  v.packed = w.packed + e * w.rows * words_per_row(w.format, w.cols);
+  v.scales = static_cast<const char*>(w.scales) + param_bytes;
+  if (w.biases) v.biases = static_cast<const char*>(w.biases) + param_bytes;
   return v;
 }
 
@@ -199,18 +215,26 @@ struct range_split {
   [[nodiscard]] std::size_t end(std::size_t t) const noexcept { return begin(t + 1); }
 };
 
-/// fn(route, begin, end) over every route's rows [begin, end) on j.ex: about 4 tasks per
-/// thread in all (one per route on one thread), row ranges aligned to 16 rows. One loop
-/// for all of a gather's routes: a loop per route paid the pool's wake-up and its
-/// slowest task every time.
+/// fn(k, begin, end) for rows [begin, end) of each of `routes` routes of `rows` rows, on
+/// ex: about 4 tasks per thread in all (one per route on one thread), row ranges aligned
+/// to `align`. One loop for all of a gather's routes: a loop per route paid the pool's
+/// wake-up and its slowest task every time.
+template <class Fn>
+void for_each_route_rows(const executor& ex, std::size_t routes, std::size_t rows, std::size_t align,
+                         Fn&& fn) {
+  const std::size_t c = ex.concurrency();
+  const range_split split(rows, align, c == 1 ? 1 : (4 * c + routes - 1) / routes);
+  ex.parallel_for(routes * split.tasks, [&](std::size_t task) {
+    const std::size_t s = task % split.tasks;
+    fn(task / split.tasks, split.begin(s), split.end(s));
+  });
+}
+
+/// fn(route, begin, end) over every route of j (for_each_route_rows, 16-row ranges).
 template <class Fn>
 void for_route_rows(const matmul_job& j, Fn&& fn) {
-  const std::size_t routes = route_count(j), c = j.ex.concurrency();
-  const range_split split(j.w.rows, 16, c == 1 ? 1 : (4 * c + routes - 1) / routes);
-  j.ex.parallel_for(routes * split.tasks, [&](std::size_t task) {
-    const std::size_t s = task % split.tasks;
-    fn(route_of(j, task / split.tasks), split.begin(s), split.end(s));
-  });
+  for_each_route_rows(j.ex, route_count(j), j.w.rows, 16,
+                      [&](std::size_t k, std::size_t b, std::size_t e) { fn(route_of(j, k), b, e); });
 }
 
 /// Rows [begin, end) as tiles of R rows read as R long streams: full tile t holds

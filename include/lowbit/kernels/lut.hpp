@@ -77,20 +77,14 @@ kernels::lut_job lut_matmul_job(const lut_matrix<L>& w, numerics nm, const execu
   return j;
 }
 
-/// Runs j with outputs = result rows of j.rows floats, written to y (y_stride apart) as Y.
+/// Runs j with `outputs` result rows of j.rows floats, written to y (y_stride apart) as Y.
 template <class Y>
 bool run_lut_matmul_into(kernels::lut_job& j, std::size_t outputs, Y* y, std::size_t y_stride, backend b) {
-  std::vector<float> yf;
-  float* yp = nullptr;
-  if constexpr (std::is_same_v<Y, float>) yp = y_stride == j.rows ? y : nullptr;
-  if (yp == nullptr) yf.resize(outputs * j.rows), yp = yf.data();
-  j.y = yp;
-  j.y_stride = j.rows;
-  if (!kernels::run_lut_matmul(j, b)) return false;
-  if (yp != static_cast<void*>(y))
-    for (std::size_t t = 0; t < outputs; ++t)
-      for (std::size_t r = 0; r < j.rows; ++r) y[t * y_stride + r] = from_float<Y>(yp[t * j.rows + r]);
-  return true;
+  return kernels::with_float_output(outputs, j.rows, y, y_stride, [&](float* yp, std::size_t stride) {
+    j.y = yp;
+    j.y_stride = stride;
+    return kernels::run_lut_matmul(j, b);
+  });
 }
 
 /// Activation rows t < m as floats: row(t) gives {the row, its column scales or nullptr}.

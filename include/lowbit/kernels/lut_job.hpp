@@ -53,10 +53,8 @@ struct lut_job {
 /// y + (t - t0) * y_stride. About 4 tasks per thread in all, row ranges aligned to `align`.
 template <class Fn>
 void for_lut_route_rows(const lut_job& j, std::size_t align, Fn&& fn) {
-  const std::size_t routes = j.routes != nullptr ? j.n_routes : 1, c = j.ex.concurrency();
-  const range_split split(j.rows, align, c == 1 ? 1 : (4 * c + routes - 1) / routes);
-  j.ex.parallel_for(routes * split.tasks, [&](std::size_t task) {
-    const std::size_t k = task / split.tasks, s = task % split.tasks;
+  const std::size_t routes = j.routes != nullptr ? j.n_routes : 1;
+  for_each_route_rows(j.ex, routes, j.rows, align, [&](std::size_t k, std::size_t b, std::size_t e) {
     lut_job v = j;
     v.t0 = 0, v.t1 = j.m;
     if (j.routes != nullptr) {
@@ -65,7 +63,7 @@ void for_lut_route_rows(const lut_job& j, std::size_t align, Fn&& fn) {
       v.t0 = r.x_row, v.t1 = r.x_row + 1;
       v.y = j.y + k * j.y_stride;
     }
-    fn(static_cast<const lut_job&>(v), split.begin(s), split.end(s));
+    fn(static_cast<const lut_job&>(v), b, e);
   });
 }
 
