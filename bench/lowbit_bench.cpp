@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench/peak.hpp"
@@ -216,6 +217,15 @@ struct bench {
     }
   }
 
+  std::vector<std::pair<backend, stores>> dequantize_variants() const {
+    std::vector<std::pair<backend, stores>> v;
+    for (backend b : backends()) {
+      v.emplace_back(b, stores::automatic);
+      if (b != backend::scalar) v.emplace_back(b, stores::cached);
+    }
+    return v;
+  }
+
   void dequantize() {
     const quant_format f{quant_mode::affine, 4, 64};
     for (std::size_t ti = 0; ti < thread_counts.size(); ++ti) {
@@ -224,16 +234,19 @@ struct bench {
       std::vector<f16> out0(ws.rows * ws.cols), out1(ws.rows * ws.cols);
       fill_random(out0.data(), out0.size() * 2, 3, pool.get());
       fill_random(out1.data(), out1.size() * 2, 4, pool.get());
-      for (backend b : backends()) {
+      // The default (streaming stores at this size, core/stores.hpp) and, beside it, plain
+      // stores ("affine-cached"): the A/B of the output's write path in one run.
+      for (auto [b, st] : dequantize_variants()) {
         const std::size_t count = b == backend::scalar ? 2 : std::max<std::size_t>(ws.count, 4);
         std::vector<double> ts;
         for (std::size_t i = 0; i < count + 1; ++i) {
           f16* out = i % 2 ? out1.data() : out0.data();
-          const double t = time_it([&] { kernels::dequantize(ws.at(i % ws.count), out, pool.get(), b); });
+          const double t = time_it([&] { kernels::dequantize(ws.at(i % ws.count), out, pool.get(), b, st); });
           if (i > 0) ts.push_back(t);
         }
         result r;
         r.kernel = "dequantize";
+        r.mode = st == stores::cached ? "affine-cached" : "affine";
         r.bits = 4;
         r.group_size = 64;
         r.rows = ws.rows;

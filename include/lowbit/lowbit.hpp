@@ -7,6 +7,8 @@
 #include "lowbit/core/executor.hpp"
 #include "lowbit/core/half.hpp"
 #include "lowbit/core/minifloat.hpp"
+#include "lowbit/core/numerics.hpp"
+#include "lowbit/core/stores.hpp"
 #include "lowbit/format/bitstream.hpp"
 #include "lowbit/format/qmatrix.hpp"
 #include "lowbit/format/quant_format.hpp"

@@ -14,6 +14,7 @@
 
 #include "lowbit/core/executor.hpp"
 #include "lowbit/core/numerics.hpp"
+#include "lowbit/core/stores.hpp"
 #include "lowbit/kernels/reference.hpp"
 #include "lowbit/simd/backend.hpp"
 #ifndef LOWBIT_REFERENCE_KERNELS
@@ -24,13 +25,15 @@ namespace lowbit {
 
 /// out[experts*rows*cols] = dequantized W (Out = float, f16 or bf16). Bit-exact
 /// with MLX when Out is the scales dtype (affine) or for any Out (fp modes).
+/// `st` chooses plain or non-temporal stores (core/stores.hpp); the values are the same.
 template <class S, class Out>
-void dequantize(const qmatrix<S>& w, Out* out, const executor& ex = {}, backend b = backend::automatic) {
+void dequantize(const qmatrix<S>& w, Out* out, const executor& ex = {}, backend b = backend::automatic,
+                stores st = stores::automatic) {
 #ifdef LOWBIT_REFERENCE_KERNELS
-  (void)ex, (void)b;
+  (void)ex, (void)b, (void)st;
   reference::dequantize(w, out);
 #else
-  kernels::dequantize(w, out, ex, b);
+  kernels::dequantize(w, out, ex, b, st);
 #endif
 }
 

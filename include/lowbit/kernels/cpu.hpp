@@ -14,6 +14,7 @@
 #include "lowbit/core/executor.hpp"
 #include "lowbit/core/half.hpp"
 #include "lowbit/core/numerics.hpp"
+#include "lowbit/core/stores.hpp"
 #include "lowbit/format/qmatrix.hpp"
 #include "lowbit/kernels/entry_points.hpp"
 #include "lowbit/kernels/job.hpp"
@@ -75,9 +76,11 @@ void matmul(const qmatrix<S>& w, const X* x, std::size_t m, Y* y, std::size_t y_
 }
 }  // namespace impl
 
-/// out[experts*rows*cols] = W (bit-exact with reference::dequantize).
+/// out[experts*rows*cols] = W (bit-exact with reference::dequantize), with plain or
+/// non-temporal stores as `st` says (core/stores.hpp).
 template <class S, class Out>
-void dequantize(const qmatrix<S>& w, Out* out, const executor& ex = {}, backend b = backend::automatic) {
+void dequantize(const qmatrix<S>& w, Out* out, const executor& ex = {}, backend b = backend::automatic,
+                stores st = stores::automatic) {
   static_assert(is_float_storage_v<Out>, "dequantize: Out must be float, f16 or bf16");
   validate(w, "dequantize");
   if (out == nullptr) detail::fail("dequantize: out is null");
@@ -86,6 +89,7 @@ void dequantize(const qmatrix<S>& w, Out* out, const executor& ex = {}, backend 
   j.out = out;
   j.out_kind = elem_kind_of<Out>();
   j.ex = ex;
+  j.stream = streams(st, j.w.rows * w.cols * sizeof(Out));
   table_for(b).dequantize(j);
 }
 

@@ -127,11 +127,11 @@ struct dequant_table_kernel {
     const std::size_t row_bytes = w.cols * Bits / 8;
     const row_source src{reinterpret_cast<const std::uint8_t*>(w.packed), row_bytes, w.rows * row_bytes,
                          needs_pad};
-    Out* out = static_cast<Out*>(job.out);
     const std::size_t c = job.ex.concurrency();
     // Rows aligned so tasks never share an output cache line.
     const range_split split(w.rows, 32, c == 1 ? 1 : 4 * c);
     job.ex.parallel_for(split.tasks, [&](std::size_t task) {
+      const row_output<Out> out(job.out, w.cols, job.stream);
       const std::conditional_t<wide, Win, Pairs> dec;
       float* sc = scratch<float>(0, 2 * gpr);
       float* bi = sc + gpr;
@@ -140,7 +140,7 @@ struct dequant_table_kernel {
       for (std::size_t r = split.begin(task); r < split.end(task); ++r) {
         group_params<Ops>(w, r, sc, bi);
         const std::uint8_t* row = src.get(r, rowbuf);
-        Out* o = out + r * w.cols;
+        Out* o = out.row(r);
         for (std::size_t g = 0; g < gpr; ++g) {
           const typename Ops::table16 t = build(sc[g], bi[g], tab);
           for (std::size_t kc = 0; kc < cpg; ++kc) {
@@ -165,6 +165,7 @@ struct dequant_table_kernel {
             }
           }
         }
+        out.done(r);
       }
     });
   }

@@ -15,6 +15,7 @@
 #include "lowbit/core/half.hpp"
 #include "lowbit/core/minifloat.hpp"
 #include "lowbit/format/qmatrix.hpp"
+#include "lowbit/kernels/row_output.hpp"
 
 // Full unrolling of the small fixed loops over tile rows / parts, so the
 // accumulator arrays live in registers (GCC -O2 keeps them on the stack).
@@ -145,6 +146,7 @@ struct dequant_job {
   void* out = nullptr;
   elem_kind out_kind = elem_kind::f32;
   executor ex{};
+  bool stream = false;  // write through row_output's staging row with non-temporal stores
 };
 
 /// One backend's kernels (a backend that runs on this CPU).

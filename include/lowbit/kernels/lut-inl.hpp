@@ -255,10 +255,10 @@ struct lut_kernel {
     static_assert(Plan == plan::window || Plan == plan::byte, "dequantize walks chunks in element order");
     const std::size_t row_bytes = j.cols * Bits / 8, chunks = j.cols / Dec::C;
     const row_source src{j.indices, row_bytes, j.rows * row_bytes, Dec::needs_pad};
-    Out* out = static_cast<Out*>(j.out);
     const std::size_t c = j.ex.concurrency();
     const range_split split(j.rows, 32, c == 1 ? 1 : 4 * c);
     j.ex.parallel_for(split.tasks, [&](std::size_t task) {
+      const row_output<Out> out(j.out, j.cols, j.stream);
       const Dec dec;
       std::uint8_t* rowbuf = scratch<std::uint8_t>(1, row_bytes + 16);
       for (std::size_t r = split.begin(task); r < split.end(task); ++r) {
@@ -266,7 +266,7 @@ struct lut_kernel {
         const lut16 tab = load_lut(j.tables + (r / j.group_rows) * 16 * tables);
         const vf rs = Ops::set(j.row_scale != nullptr ? j.row_scale[r] : 1.0f);
         const float* cs = j.col_scale != nullptr ? j.col_scale + (r / j.expert_rows) * j.cols : nullptr;
-        Out* o = out + r * j.cols;
+        Out* o = out.row(r);
         for (std::size_t k = 0; k < chunks; ++k) {
           vi cd[P];
           dec.codes(row + k * Dec::bytes, cd);
@@ -284,6 +284,7 @@ struct lut_kernel {
               Ops::store(v, o + at);
           }
         }
+        out.done(r);
       }
     });
   }

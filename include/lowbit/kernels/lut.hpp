@@ -17,6 +17,7 @@
 
 #include "lowbit/core/executor.hpp"
 #include "lowbit/core/numerics.hpp"
+#include "lowbit/core/stores.hpp"
 #include "lowbit/format/lut.hpp"
 #include "lowbit/format/lut_anemll.hpp"
 #include "lowbit/format/lut_coreml.hpp"
@@ -173,9 +174,11 @@ bool lut_gather_vector(const lut_matrix<L>& w, const X* x, std::size_t tokens, c
 }  // namespace detail
 
 /// out[experts*rows*cols] = W (Out = float, f16 or bf16), bit-exact with
-/// reference::dequantize. Bits 1-6 run the vector kernels of backend `b`.
+/// reference::dequantize. Bits 1-6 run the vector kernels of backend `b`, with plain or
+/// non-temporal stores as `st` says (core/stores.hpp).
 template <class L, class Out>
-void dequantize(const lut_matrix<L>& w, Out* out, const executor& ex = {}, backend b = backend::automatic) {
+void dequantize(const lut_matrix<L>& w, Out* out, const executor& ex = {}, backend b = backend::automatic,
+                stores st = stores::automatic) {
   detail::check_lut_table_type<L>();
   static_assert(is_float_storage_v<Out>, "dequantize: Out must be float, f16 or bf16");
   validate(w, "dequantize");
@@ -195,6 +198,7 @@ void dequantize(const lut_matrix<L>& w, Out* out, const executor& ex = {}, backe
     j.out = out;
     j.out_kind = kernels::elem_kind_of<Out>();
     j.ex = ex;
+    j.stream = streams(st, j.rows * w.cols * sizeof(Out));
     if (kernels::run_lut_dequantize(j, b)) return;
   }
   reference::dequantize(w, out);

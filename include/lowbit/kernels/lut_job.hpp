@@ -44,6 +44,7 @@ struct lut_job {
   // dequantize
   void* out = nullptr;
   elem_kind out_kind = elem_kind::f32;
+  bool stream = false;  // as dequant_job::stream
   executor ex{};
 };
 
