@@ -26,7 +26,11 @@ struct qmm_kernel {
   static constexpr int RV = N >= 16 ? 4 : (N == 1 ? 4 : 2);
   static constexpr std::size_t MT = static_cast<std::size_t>(RV) * N;  // activation rows per micro-kernel
   static constexpr std::size_t NB = static_cast<std::size_t>(T) * 16;  // weight rows per task
-  static constexpr std::size_t KC = 256;                               // columns per panel
+  // Columns per panel: a micro-kernel pass streams KC * MT floats of xT, which must stay in
+  // L1 (48 KiB on Zen 5 and Ice Lake): KC = 256 (64 KiB at MT = 64) ran 79-89 GFLOP/s against
+  // 98-104 for 128 (m = 64, 1 thread, 4096^2, Ice Lake Xeon, 2 alternated runs; 2 threads
+  // 164-169 -> 172-184; m = 512 82-116 -> 100-106 and 152-215 -> 215-227).
+  static constexpr std::size_t KC = 128;
 
   /// yT[r][0..MT) += sum_k wp[r][k] * xT[k][0..MT) for r < T.
   static void micro(const float* wp, const float* xT, std::size_t ldx, std::size_t kc, float* yT,
