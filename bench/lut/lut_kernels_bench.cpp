@@ -1,7 +1,8 @@
 // LUT qmv and dequantize against this machine's read bandwidth (DESIGN §7):
 // effective bandwidth = bytes the kernel must move (indices + tables, + the
-// output for dequantize) / time, divided by a streaming sum over >= 1 GiB
-// measured by the same binary. Working sets >= 1 GiB so caches don't flatter.
+// output for dequantize) / time, divided by the read bandwidth over >= 1 GiB
+// measured by the same binary the way lowbit-bench measures it (bench/peak.cpp). Working sets >= 1 GiB so
+// caches don't flatter.
 //
 //   lowbit-bench-lut-kernels [--gib 1] [--bits 4,2,3,6] [--threads 1,0] [--reps 5]
 //
@@ -22,6 +23,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "bench/peak.hpp"
 
 namespace {
 using namespace lowbit;
@@ -53,25 +56,25 @@ double best_of(int reps, F&& f) {
   return best;
 }
 
-/// Streaming read bandwidth: sum of 64-bit words over `bytes`, split over the executor.
+/// Read bandwidth as lowbit-bench measures it (bench/peak.cpp): the faster of a SIMD
+/// streaming sum and the same sum over 4 interleaved rows, split over `tasks` of the
+/// executor, best of `reps`. (This program used to time a scalar 64-bit sum, which ran
+/// ~25 % below lowbit-bench's baseline on an Ice Lake VM and inflated the ratios.)
 double read_bandwidth(const std::uint8_t* p, std::size_t bytes, const executor& ex, std::size_t tasks,
                       int reps) {
-  std::vector<std::uint64_t> sums(tasks);
-  const double t = best_of(reps, [&] {
-    ex.parallel_for(tasks, [&](std::size_t k) {
-      const std::size_t words = bytes / 8, b = words * k / tasks, e = words * (k + 1) / tasks;
-      const auto* w = reinterpret_cast<const std::uint64_t*>(p);
-      std::uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      std::size_t i = b;
-      for (; i + 4 <= e; i += 4) s0 += w[i], s1 += w[i + 1], s2 += w[i + 2], s3 += w[i + 3];
-      for (; i < e; ++i) s0 += w[i];
-      sums[k] = s0 + s1 + s2 + s3;
-    });
-  });
-  std::uint64_t all = 0;
-  for (auto s : sums) all += s;
-  if (all == 42) std::printf(" ");  // keep the sums alive
-  return static_cast<double>(bytes) / t;
+  const auto* f = reinterpret_cast<const float*>(p);
+  const std::size_t n = bytes / sizeof(float);
+  std::vector<float> sink(tasks);
+  double best = 1e30;
+  for (auto sum : {&lowbit_bench::read_sum, &lowbit_bench::read_sum_tiled})
+    best = std::min(best, best_of(reps, [&] {
+                      ex.parallel_for(tasks, [&](std::size_t k) {
+                        const std::size_t b = n * k / tasks / 16 * 16, e = n * (k + 1) / tasks / 16 * 16;
+                        sink[k] = sum(f + b, e - b);
+                      });
+                    }));
+  if (sink[0] == 42.0f) std::printf(" ");  // keep the sums alive
+  return static_cast<double>(bytes) / best;
 }
 
 std::vector<int> ints(const std::string& s) {
@@ -115,7 +118,7 @@ int main(int argc, char** argv) {
     const std::size_t nth = th == 0 ? std::max(1u, std::thread::hardware_concurrency()) : th;
     spawn_executor pool{nth};
     const executor ex = pool.get();
-    const double bw = read_bandwidth(buf.data(), bytes, ex, std::max<std::size_t>(1, 4 * nth), reps);
+    const double bw = read_bandwidth(buf.data(), bytes, ex, nth, reps);
     // First, right after the read baseline: measured after the 4-bit dequantize (which
     // writes and frees 512 MiB), these calls ran 4-5x slower for a while on this VM.
     // MoE decode: gather_qmv over 128 stacked experts of 768x2048 (Qwen3-30B-A3B's expert
