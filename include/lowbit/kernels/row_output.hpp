@@ -32,9 +32,10 @@ class row_output {
   [[nodiscard]] Out* row(std::size_t r) const noexcept {
     return stage_ != nullptr ? stage_ : out_ + r * cols_;
   }
-  /// Row r is written: streams it out of the staging row. Per row, not per group: streaming
-  /// each group as soon as it was written, interleaved with the kernel's loads, ran at 0.5-0.7x
-  /// of per row (4-bit -> f16, Ice Lake Xeon, 16-byte stores, 1 and 2 threads).
+  /// Row r is written: streams it out of the staging row. Per row, in one burst: streaming
+  /// every 4 groups (512 bytes) as they were written, interleaved with the kernel's loads,
+  /// ran at 0.6-0.7x of per row (4-bit -> f16 14336 x 4096, Ice Lake Xeon, 64-byte stores,
+  /// 1 thread 6.6-6.9 vs 9.7-11.8 GB/s, 2 threads 11.6-13.5 vs 21.1-21.7).
   void done(std::size_t r) const noexcept {
     if (stage_ != nullptr) simd::stream_copy(out_ + r * cols_, stage_, cols_ * sizeof(Out));
   }
