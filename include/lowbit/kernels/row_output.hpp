@@ -16,8 +16,8 @@ template <class Out>
 class row_output {
  public:
   row_output(void* out, std::size_t cols, bool stream) : out_(static_cast<Out*>(out)), cols_(cols) {
-    if (stream) {
-      thread_local std::vector<Out> stage;  // per thread, reused: no page faults per call
+    if (stream && LOWBIT_HAS_STREAM_STORES) {  // elsewhere staging would only add a copy
+      thread_local std::vector<Out> stage;     // per thread, reused: no page faults per call
       if (stage.size() < cols) stage.resize(cols);
       stage_ = stage.data();
     }
