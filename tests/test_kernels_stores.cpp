@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lowbit/core/thread_pool.hpp"
@@ -124,6 +125,27 @@ TEST_CASE("stream_copy: every size and alignment split against memcpy") {
       CHECK(bad == 0);
     }
 }
+
+#if LOWBIT_HAS_STREAM_STORES
+TEST_CASE("stream_copy: every line streamer this CPU runs, not only the one dispatch picks") {
+  using namespace simd::stream_impl;
+  std::vector<std::pair<const char*, stream_lines_fn>> fns = {{"sse2", &stream_lines_sse2}};
+  if (__builtin_cpu_supports("avx")) fns.emplace_back("avx", &stream_lines_avx);
+  if (__builtin_cpu_supports("avx512f")) fns.emplace_back("avx512f", &stream_lines_avx512);
+  alignas(64) unsigned char src[64 * 9 + 1], dst[64 * 10];
+  for (std::size_t i = 0; i < sizeof src; ++i) src[i] = static_cast<unsigned char>(i * 13 + 5);
+  for (const auto& [name, fn] : fns) {
+    INFO(name);
+    std::memset(dst, 0xee, sizeof dst);
+    fn(dst, src + 1, 9);  // unaligned source, aligned destination, as stream_copy calls it
+    simd::stream_fence();
+    CHECK(std::memcmp(dst, src + 1, 64 * 9) == 0);
+    std::size_t touched = 0;
+    for (std::size_t i = 64 * 9; i < sizeof dst; ++i) touched += dst[i] != 0xee;
+    CHECK(touched == 0);
+  }
+}
+#endif
 
 TEST_CASE("streaming dequantize: affine (table and arithmetic kernels) and fp modes, bit-exact") {
   for (int bits : {2, 3, 4, 5, 6, 8}) {
