@@ -1,6 +1,6 @@
 // Streaming (non-temporal) dequantize output (core/stores.hpp, kernels/row_output.hpp,
 // simd/stream_copy.hpp): the same bits as the plain stores and the reference on every
-// backend, format and output dtype, into outputs that start off any 16-byte boundary,
+// backend, format and output dtype, into outputs that start off a 64-byte line,
 // with guard elements on both sides that must stay untouched; 1-3 threads; and the copy
 // primitive itself against memcpy for every head/tail split.
 #include <doctest/doctest.h>
@@ -8,11 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "kernel_test_util.hpp"
 #include "lowbit/core/thread_pool.hpp"
 #include "lowbit/kernels/cpu.hpp"
 #include "lowbit/lowbit.hpp"
@@ -26,28 +26,8 @@ namespace {
 constexpr backend all_backends[] = {backend::scalar, backend::xsimd, backend::highway};
 constexpr std::size_t guard = 24;  // elements each side of the output
 
-/// A quantized random matrix (quantize's own output, so every format's scales are valid).
-template <class S>
-struct quantized {
-  std::vector<std::uint32_t> packed;
-  std::vector<S> scales, biases;
-  qmatrix<S> w{};
-  quantized(quant_format f, std::size_t rows, std::size_t cols, unsigned seed) {
-    std::mt19937 g(seed);
-    std::normal_distribution<float> n(0.0f, 1.0f);
-    std::vector<float> src(rows * cols);
-    for (auto& v : src) v = n(g);
-    packed.resize(rows * cols * static_cast<std::size_t>(f.bits) / 32);
-    scales.resize(rows * cols / static_cast<std::size_t>(f.group_size));
-    if (f.mode == quant_mode::affine) biases.resize(scales.size());
-    quantize(f, src.data(), rows, cols, packed.data(), scales.data(),
-             biases.empty() ? nullptr : biases.data());
-    w = qmatrix<S>{packed.data(), scales.data(), biases.empty() ? nullptr : biases.data(), rows, cols, f};
-  }
-};
-
-/// Runs dq(out) into a buffer whose output starts `offset` elements past an aligned
-/// start, guards of 0x5a bytes around it; returns the output, or fails on a touched guard.
+/// Runs dq(out) into a buffer whose output starts `offset` elements past the guard
+/// (0x5a bytes on both sides); returns the output, or fails on a touched guard.
 template <class Out, class Dq>
 std::vector<Out> into_offset_output(std::size_t n, std::size_t offset, Dq&& dq) {
   std::vector<Out> buf(offset + n + 2 * guard);
@@ -91,7 +71,8 @@ void check_streaming(const qmatrix<S>& w, backend b, const executor& ex) {
 
 template <class S>
 void check_format(quant_format f, std::size_t rows, std::size_t cols, const executor& ex) {
-  const quantized<S> q(f, rows, cols, static_cast<unsigned>(f.bits * 131 + static_cast<int>(cols)));
+  const auto q =
+      kernel_test::make<S>(f, 1, rows, cols, static_cast<unsigned>(f.bits * 131 + static_cast<int>(cols)));
   for (backend b : all_backends) {
     check_streaming<f16>(q.w, b, ex);
     check_streaming<bf16>(q.w, b, ex);
@@ -150,7 +131,7 @@ TEST_CASE("stream_copy: every line streamer this CPU runs, not only the one disp
 TEST_CASE("streaming dequantize: affine (table and arithmetic kernels) and fp modes, bit-exact") {
   for (int bits : {2, 3, 4, 5, 6, 8}) {
     check_format<f16>({quant_mode::affine, bits, 64}, 9, 256, {});
-    check_format<bf16>({quant_mode::affine, bits, 32}, 5, 32, {});  // 64-byte f16 rows: the memcpy-only path
+    check_format<bf16>({quant_mode::affine, bits, 32}, 5, 32, {});  // 64-byte f16 rows: mostly memcpy
   }
   check_format<float>({quant_mode::affine, 4, 128}, 7, 384, {});
   check_format<std::uint8_t>({quant_mode::mxfp4, 4, 32}, 6, 128, {});
@@ -171,18 +152,18 @@ TEST_CASE("streaming dequantize: LUT matrices, bit-exact with the plain stores")
     const lut_test::fixture<f16> fx(2, 24, 96, lut_format{bits, 8}, lut_channel_scale::output_rows,
                                     static_cast<unsigned>(bits));
     const std::size_t n = 2 * 24 * 96;
+    std::vector<float> ref(n);
+    std::vector<f16> ref_h(n);
+    reference::dequantize(fx.view(), ref.data());
+    reference::dequantize(fx.view(), ref_h.data());
     for (backend b : all_backends)
       for (std::size_t offset : {0u, 1u}) {
         INFO("LUT b" << bits << " " << to_string(b) << " offset " << offset);
-        std::vector<float> ref(n);
-        reference::dequantize(fx.view(), ref.data());
         const auto streamed = into_offset_output<float>(
             n, offset, [&](float* o) { dequantize(fx.view(), o, {}, b, stores::streaming); });
         CHECK(differing(ref, streamed) == 0);
         const auto half = into_offset_output<f16>(
             n, offset, [&](f16* o) { dequantize(fx.view(), o, {}, b, stores::streaming); });
-        std::vector<f16> ref_h(n);
-        reference::dequantize(fx.view(), ref_h.data());
         CHECK(differing(ref_h, half) == 0);
       }
   }

@@ -1,8 +1,8 @@
 // LUT qmv and dequantize against this machine's read bandwidth (DESIGN §7):
 // effective bandwidth = bytes the kernel must move (indices + tables, + the
 // output for dequantize) / time, divided by the read bandwidth over >= 1 GiB
-// measured by the same binary the way lowbit-bench measures it (bench/peak.cpp). Working sets >= 1 GiB so
-// caches don't flatter.
+// measured by the same binary the way lowbit-bench measures it (bench/peak.cpp).
+// Working sets >= 1 GiB so caches don't flatter.
 //
 //   lowbit-bench-lut-kernels [--gib 1] [--bits 4,2,3,6] [--threads 1,0] [--reps 5]
 //
